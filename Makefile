@@ -1,0 +1,156 @@
+# rmon: rmond (collector daemon) and rmonctl (client).
+#
+#   make            build build/rmond and build/rmonctl
+#   make run        build, then run rmond in the foreground with defaults
+#   make test       build and run every test (unit, integration, fuzz smoke)
+#   make check      the tests again under AddressSanitizer + UBSan
+#   make bench      print the benchmark figures (bench/RESULTS.md)
+#   make fuzz       build the libFuzzer targets with clang
+#   make deps       install missing Debian packages (apt-get)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make docs       regenerate docs/metrics.md from the schema table
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+BUILD     ?= build
+O         := $(BUILD)/obj
+
+PKGS      := libuv msgpack yaml-0.1
+DEB_PKGS  := build-essential pkg-config libuv1-dev libmsgpack-dev libyaml-dev \
+             libcmocka-dev clang libclang-rt-14-dev llvm valgrind procps
+
+OS        := $(shell uname -s | tr A-Z a-z)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
+             -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DRMON_VERSION='"$(VERSION)"' $(WARN) \
+             -Icommon -Iproto -Idaemon -Idaemon/collect -Iclient \
+             $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+PROTO_SRC  := $(wildcard proto/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/req/*.c \
+              daemon/collect/*.c daemon/collect/$(OS)/*.c))
+CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+TEST_SRC   := $(wildcard tests/unit/test-*.c)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIB_COMMON := $(O)/libcommon.a
+LIB_PROTO  := $(O)/libproto.a
+LIB_DAEMON := $(O)/libdaemon.a
+LIB_CLIENT := $(O)/libclient.a
+LIBS       := $(LIB_DAEMON) $(LIB_CLIENT) $(LIB_PROTO) $(LIB_COMMON)
+
+TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps run test check bench fuzz install clean docs tests
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/rmond $(BUILD)/rmonctl
+
+# Install what is missing, and only that (apt-get update first, once).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (or sudo make deps)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_COMMON): $(call obj,$(COMMON_SRC))
+$(LIB_PROTO): $(call obj,$(PROTO_SRC))
+$(LIB_DAEMON): $(call obj,$(DAEMON_SRC))
+$(LIB_CLIENT): $(call obj,$(CLIENT_SRC))
+$(LIBS):
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rmond: $(O)/daemon/main.o $(LIB_DAEMON) $(LIB_PROTO) $(LIB_COMMON)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL) -ldl
+
+$(BUILD)/rmonctl: $(O)/client/main.o $(LIB_CLIENT) $(LIB_PROTO) $(LIB_COMMON)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# Unit tests link everything but the two mains, plus cmocka.  In `make
+# test` they run under LeakSanitizer (TEST_SAN), so a leak fails the run.
+TEST_SAN ?= -fsanitize=leak
+$(BUILD)/tests/%: $(O)/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
+
+$(BUILD)/tests/helpers/%: $(O)/tests/helpers/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ -lpthread -lm
+
+$(BUILD)/bench/%: $(O)/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS) $(LDLIBS_ALL) -ldl
+
+tests: all $(TESTS) $(HELPERS)
+
+# The first thing a fresh clone runs: rmond in the foreground, built-in
+# defaults (per-user socket and state directory when not root).
+run: deps all
+	$(BUILD)/rmond --foreground $(RMOND_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory tests fuzz-smoke-build
+	@BUILD=$(BUILD) tests/run.sh
+
+# Same tests, instrumented; objects go to build/asan so the two never mix.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan TEST_SAN= \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests
+	@BUILD=$(BUILD)/asan RMON_NO_FUZZ=1 tests/run.sh
+
+bench: deps all $(BENCHES)
+	@BUILD=$(BUILD) bench/run.sh
+
+# libFuzzer targets: built with clang, separate objects.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -Icommon -Iproto $(PKG_CFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+fuzz: deps $(FUZZ_BIN)
+fuzz-smoke-build: $(FUZZ_BIN)
+
+docs: $(BUILD)/rmonctl
+	$(BUILD)/rmonctl metrics --markdown > docs/metrics.md
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/rmon \
+	  $(DESTDIR)$(PREFIX)/share/rmon
+	install -m 0755 $(BUILD)/rmond $(BUILD)/rmonctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 etc/rmond.yaml $(DESTDIR)$(PREFIX)/share/rmon/rmond.yaml.example
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/rmon/
+	@if [ -d $(DESTDIR)/lib/systemd/system ] || [ -n "$(DESTDIR)" ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/lib/systemd/system; \
+	  sed 's|@PREFIX@|$(PREFIX)|g' systemd/rmond.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/rmond.service; \
+	fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

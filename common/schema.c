@@ -1,0 +1,94 @@
+/* Descriptor tables expanded from schema.def. */
+#include "schema.h"
+
+#include <string.h>
+
+#define RM_FIELD_DESC(ID, n, t, u, h) { n, RM_##t, u, h },
+static const struct rm_field system_fields[] = { RM_FIELDS_SYSTEM(RM_FIELD_DESC) };
+static const struct rm_field cpu_fields[] = { RM_FIELDS_CPU(RM_FIELD_DESC) };
+static const struct rm_field disk_fields[] = { RM_FIELDS_DISK(RM_FIELD_DESC) };
+static const struct rm_field net_fields[] = { RM_FIELDS_NET(RM_FIELD_DESC) };
+static const struct rm_field temp_fields[] = { RM_FIELDS_TEMP(RM_FIELD_DESC) };
+#undef RM_FIELD_DESC
+
+#define NELEM(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+/* Each kind's field table is named after the kind: system_fields, ... */
+#define RM_KIND_DESC(ID, n, keyed, help) \
+	[RM_KIND_##ID] = { n, keyed, help, ID##_fields, NELEM(ID##_fields) },
+#define SYSTEM_fields system_fields
+#define CPU_fields cpu_fields
+#define DISK_fields disk_fields
+#define NET_fields net_fields
+#define TEMP_fields temp_fields
+const struct rm_kind_desc rm_kinds[RM_KIND__COUNT] = { RM_KINDS(RM_KIND_DESC) };
+#undef RM_KIND_DESC
+
+/* Every kind must fit the presence bitmap. */
+_Static_assert(RM_SYS__COUNT <= RM_FIELDS_MAX, "system kind too wide");
+_Static_assert(RM_CPU__COUNT <= RM_FIELDS_MAX, "cpu kind too wide");
+_Static_assert(RM_DISK__COUNT <= RM_FIELDS_MAX, "disk kind too wide");
+_Static_assert(RM_NET__COUNT <= RM_FIELDS_MAX, "net kind too wide");
+_Static_assert(RM_TEMP__COUNT <= RM_FIELDS_MAX, "temp kind too wide");
+_Static_assert(offsetof(struct rm_rec, ts_ns) == 0, "ring relies on ts first");
+
+size_t schema_rec_size(enum rm_kind kind)
+{
+	return offsetof(struct rm_rec, v) + rm_kinds[kind].nfields * sizeof(double);
+}
+
+int schema_kind_find(const char *name, size_t len)
+{
+	for (int k = 0; k < RM_KIND__COUNT; k++)
+		if (strlen(rm_kinds[k].name) == len && memcmp(rm_kinds[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
+
+int schema_field_find(enum rm_kind kind, const char *name, size_t len)
+{
+	const struct rm_kind_desc *kd = &rm_kinds[kind];
+	for (unsigned i = 0; i < kd->nfields; i++)
+		if (strlen(kd->fields[i].name) == len && memcmp(kd->fields[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	while (n--) {
+		h ^= *s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t schema_hash(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (int k = 0; k < RM_KIND__COUNT; k++) {
+		const struct rm_kind_desc *kd = &rm_kinds[k];
+		uint64_t size = schema_rec_size((enum rm_kind)k);
+		h = fnv1a(h, kd->name, strlen(kd->name) + 1);
+		h = fnv1a(h, &size, sizeof size);
+		for (unsigned i = 0; i < kd->nfields; i++) {
+			h = fnv1a(h, kd->fields[i].name, strlen(kd->fields[i].name) + 1);
+			h = fnv1a(h, &kd->fields[i].type, sizeof kd->fields[i].type);
+		}
+	}
+	return h;
+}
+
+void rec_init(struct rm_rec *r, uint64_t ts_ns, const char *key)
+{
+	r->ts_ns = ts_ns;
+	r->present = 0;
+	memset(r->key, 0, sizeof r->key);
+	if (key) {
+		size_t n = strlen(key);
+		if (n >= sizeof r->key)
+			n = sizeof r->key - 1;
+		memcpy(r->key, key, n);
+	}
+}
