@@ -40,6 +40,7 @@ DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/req/*.c \
               daemon/collect/*.c daemon/collect/$(OS)/*.c))
 CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/unit/test-*.c)
+ITEST_SRC  := $(wildcard tests/integration/test-*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 
@@ -51,7 +52,8 @@ LIB_DAEMON := $(O)/libdaemon.a
 LIB_CLIENT := $(O)/libclient.a
 LIBS       := $(LIB_DAEMON) $(LIB_CLIENT) $(LIB_PROTO) $(LIB_COMMON)
 
-TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC)) \
+           $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -94,6 +96,10 @@ $(BUILD)/rmonctl: $(O)/client/main.o $(LIB_CLIENT) $(LIB_PROTO) $(LIB_COMMON)
 # test` they run under LeakSanitizer (TEST_SAN), so a leak fails the run.
 TEST_SAN ?= -fsanitize=leak
 $(BUILD)/tests/%: $(O)/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
+
+$(BUILD)/tests/%: $(O)/tests/integration/%.o $(O)/tests/integration/harness.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
 

@@ -1,0 +1,247 @@
+/*
+ * End-to-end figures for this machine:
+ *  - `get` round trip inside one connection, p50/p99 over many requests;
+ *  - a one-shot `rmonctl get` as a whole process, median;
+ *  - rmond's CPU (% of one core) and RSS, excluding the ring's mapped file,
+ *    after BENCH_SECONDS (default 60) at the default 10 Hz.
+ * Starts its own rmond on a temporary socket and state directory.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "msg.h"
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("BUILD");
+	return b && *b ? b : "build";
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static uint64_t pct(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof *v, cmp_u64);
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i];
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* One request/reply on a blocking fd; returns 0 when the reply is ok. */
+static int roundtrip(int fd, struct frame_reader *fr, const char *frame, size_t len)
+{
+	const uint8_t *p;
+	size_t n;
+	char buf[65536];
+	if (write(fd, frame, len) != (ssize_t)len)
+		return -1;
+	for (;;) {
+		int rc = frame_reader_next(fr, &p, &n);
+		if (rc == 1)
+			return 0;
+		if (rc < 0)
+			return -1;
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r <= 0 || frame_reader_feed(fr, buf, (size_t)r) < 0)
+			return -1;
+	}
+}
+
+static size_t pack(msgpack_sbuffer *sb, uint64_t id, const char *op, const char *sel)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	size_t start = frame_begin(sb);
+	msg_pack_request(&pk, id, op);
+	if (sel) {
+		msgpack_pack_map(&pk, 1);
+		msg_pack_str(&pk, "selectors");
+		msgpack_pack_array(&pk, 1);
+		msg_pack_str(&pk, sel);
+	} else {
+		msgpack_pack_map(&pk, 1);
+		msg_pack_kv_u64(&pk, "version", 1);
+	}
+	frame_end(sb, start, 1u << 20);
+	return sb->size;
+}
+
+static void bench_roundtrip(const char *sock)
+{
+	enum { N = 20000 };
+	static uint64_t t[N];
+	msgpack_sbuffer sb;
+	struct frame_reader fr;
+	int fd = connect_to(sock);
+	msgpack_sbuffer_init(&sb);
+	frame_reader_init(&fr, 1u << 24);
+	if (fd < 0 || roundtrip(fd, &fr, sb.data, pack(&sb, 1, "hello", NULL)) < 0) {
+		fprintf(stderr, "bench: cannot talk to rmond\n");
+		exit(1);
+	}
+	pack(&sb, 2, "get", "system.load1");
+	for (int i = 0; i < N; i++) {
+		uint64_t t0 = mono_ns();
+		if (roundtrip(fd, &fr, sb.data, sb.size) < 0)
+			exit(1);
+		t[i] = mono_ns() - t0;
+	}
+	printf("get round trip (one connection, n=%d): p50 %.1f us, p99 %.1f us   [target p99 <= 100 us]\n",
+	       N, (double)pct(t, N, 0.5) / 1e3, (double)pct(t, N, 0.99) / 1e3);
+	close(fd);
+	frame_reader_free(&fr);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static uint64_t spawn_wait(const char *const *argv)
+{
+	uint64_t t0 = mono_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return mono_ns() - t0;
+}
+
+static void bench_oneshot(const char *sock)
+{
+	enum { N = 300 };
+	uint64_t t[N], tt[N];
+	char ctl[512];
+	snprintf(ctl, sizeof ctl, "%s/rmonctl", build_dir());
+	const char *argv[] = { ctl, "--socket", sock, "get", "system.load1", NULL };
+	const char *truev[] = { "/bin/true", NULL };
+	for (int i = 0; i < N; i++) {
+		t[i] = spawn_wait(argv);
+		tt[i] = spawn_wait(truev);
+	}
+	printf("one-shot rmonctl get (whole process, n=%d): median %.2f ms; /bin/true %.2f ms   [target <= 1.5 ms]\n",
+	       N, (double)pct(t, N, 0.5) / 1e6, (double)pct(tt, N, 0.5) / 1e6);
+}
+
+/* utime+stime in clock ticks. */
+static unsigned long long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	unsigned long long ut = 0, st = 0;
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+		return ut + st;
+	return 0;
+}
+
+/* RSS in kB, total and of the mappings of the ring file. */
+static void proc_rss(pid_t pid, const char *ring, unsigned long *total, unsigned long *ringkb)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "r");
+	int in_ring = 0;
+	*total = *ringkb = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long kb;
+		char *dash = strchr(line, '-'), *sp = strchr(line, ' ');
+		if (dash && sp && dash < sp && isxdigit((unsigned char)line[0]))
+			in_ring = 0;   /* a mapping's header line */
+		if (strstr(line, ring))
+			in_ring = 1;
+		if (sscanf(line, "Rss: %lu kB", &kb) == 1) {
+			*total += kb;
+			if (in_ring)
+				*ringkb += kb;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/rmon-bench-XXXXXX", sock[256], state[256], ring[300], rmond[512];
+	int seconds = getenv("BENCH_SECONDS") ? atoi(getenv("BENCH_SECONDS")) : 60;
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(sock, sizeof sock, "%s/s", dir);
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(ring, sizeof ring, "%s/rmon.ring", state);
+	snprintf(rmond, sizeof rmond, "%s/rmond", build_dir());
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(rmond, rmond, "--foreground", "--socket", sock, "--state-dir", state,
+		      "--log-level", "warn", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	usleep(300000);
+	uint64_t t0 = mono_ns();
+	unsigned long long c0 = proc_cpu_ticks(pid);
+	bench_roundtrip(sock);
+	bench_oneshot(sock);
+	/* idle cost: measured from after the client benchmarks */
+	uint64_t t1 = mono_ns();
+	c0 = proc_cpu_ticks(pid);
+	(void)t0;
+	sleep((unsigned)seconds);
+	unsigned long long c1 = proc_cpu_ticks(pid);
+	double secs = (double)(mono_ns() - t1) / 1e9;
+	double cpu_pct = (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK) / secs * 100.0;
+	unsigned long rss, ringkb;
+	proc_rss(pid, ring, &rss, &ringkb);
+	printf("rmond over %.0f s at 10 Hz: %.3f %% of one core   [target <= 0.3 %%]\n", secs, cpu_pct);
+	printf("rmond RSS: %lu kB total, %lu kB of it the ring file, %lu kB without it   [target <= 4096 kB]\n",
+	       rss, ringkb, rss - ringkb);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : 1;
+}

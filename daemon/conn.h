@@ -1,0 +1,91 @@
+/*
+ * A client session: bytes in through the frame reader, requests out to
+ * their handlers, replies and stream events back through a write queue
+ * with an output budget.
+ *
+ * Streams (query today, watch next) are objects with a pump callback: the
+ * session calls pump only while its queue is under budget, so a slow
+ * reader slows only its own streams, and the daemon's memory per session
+ * stays bounded.  A session whose queue stays over budget longer than the
+ * stuck timeout is closed.
+ */
+#ifndef RMON_CONN_H
+#define RMON_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "proto.h"
+
+struct conn;
+struct server;
+struct stream;
+
+struct stream_ops {
+	/* Produce a bounded amount of output.  Return 1 when there is more to
+	 * do, 0 when the stream has ended (it has sent its final reply). */
+	int (*pump)(struct stream *st, struct conn *c);
+	/* New samples were committed (streams that follow the live ring). */
+	void (*on_tick)(struct stream *st, struct conn *c);
+	void (*free)(struct stream *st);
+	/* Called by cancel: send the final reply; the stream is then freed. */
+	void (*cancel)(struct stream *st, struct conn *c);
+};
+
+struct stream {
+	struct stream *next;
+	uint64_t id;
+	const struct stream_ops *ops;
+};
+
+struct conn {
+	uv_pipe_t pipe;
+	struct server *srv;
+	struct conn *next;
+	struct frame_reader fr;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool hello;
+	bool closing;
+	bool shutting_down;
+	size_t queued;          /* bytes handed to uv_write, not yet written */
+	uint64_t full_since;    /* CLOCK_MONOTONIC ns when over budget, or 0 */
+	struct stream *streams;
+	unsigned nstreams;
+};
+
+/* A reply under construction: one frame in its own buffer. */
+struct reply {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t start;
+};
+
+void conn_accept(struct server *srv);
+void conn_close(struct conn *c);
+/* Stop reading; close once everything queued has been written. */
+void conn_close_after_flush(struct conn *c);
+
+void reply_begin(struct reply *r);
+/* Finish the frame and queue it (the buffer is handed over).  A reply
+ * over the frame cap is replaced by an `internal` error. */
+void reply_send(struct conn *c, struct reply *r, uint64_t id);
+void reply_free(struct reply *r);
+
+void conn_send_error(struct conn *c, uint64_t id, enum proto_err code,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+bool conn_has_room(const struct conn *c);
+void conn_add_stream(struct conn *c, struct stream *st);
+struct stream *conn_find_stream(struct conn *c, uint64_t id);
+void conn_remove_stream(struct conn *c, struct stream *st);
+/* Run the session's streams while its queue has room. */
+void conn_pump(struct conn *c);
+
+#endif

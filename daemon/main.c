@@ -1,0 +1,395 @@
+/*
+ * rmond: the collector daemon.  Startup is a chain of steps that each
+ * either work or stop the daemon with one clear line; shutdown undoes them
+ * in reverse (stop sampling after the tick in progress, sync the ring,
+ * remove the socket, exit 0).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "proto.h"
+#include "log.h"
+#include "notify.h"
+#include "paths.h"
+#include "rmond.h"
+
+struct rmond the_rmond;
+
+struct options {
+	int foreground;
+	int check_only;
+	const char *config;
+	const char *socket;
+	const char *state_dir;
+	const char *procfs;
+	const char *sysfs;
+	const char *log_level;
+	int memory;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	"usage: rmond [options]\n"
+	"\n"
+	"Collects system metrics into a ring that survives restarts and serves\n"
+	"them to rmonctl over a Unix socket.\n"
+	"\n"
+	"  -f, --foreground       stay in the foreground, log to stderr\n"
+	"  -c, --config FILE      YAML config (default: none, built-in defaults)\n"
+	"  -n, --check-config     check the config, print the effective one, exit\n"
+	"  -s, --socket PATH      socket (default: /run/rmon/rmond.sock as root,\n"
+	"                         else $XDG_RUNTIME_DIR/rmon/rmond.sock, else\n"
+	"                         /tmp/rmon-$UID/rmond.sock)\n"
+	"      --state-dir DIR    where the ring file lives (default: /var/lib/rmon\n"
+	"                         as root, else ~/.local/state/rmon)\n"
+	"      --memory           keep the ring in memory only (no history file)\n"
+	"      --procfs DIR       procfs root (default /proc)\n"
+	"      --sysfs DIR        sysfs root (default /sys)\n"
+	"      --log-level L      error, warn, info or debug\n"
+	"  -V, --version          print the version and exit\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT stop cleanly.  Docs: README.md, docs/.\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_STATE = 256, OPT_PROCFS, OPT_SYSFS, OPT_LOG, OPT_MEMORY };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "memory", no_argument, NULL, OPT_MEMORY },
+		{ "procfs", required_argument, NULL, OPT_PROCFS },
+		{ "sysfs", required_argument, NULL, OPT_SYSFS },
+		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "fc:ns:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': o->foreground = 1; break;
+		case 'c': o->config = optarg; break;
+		case 'n': o->check_only = 1; break;
+		case 's': o->socket = optarg; break;
+		case OPT_STATE: o->state_dir = optarg; break;
+		case OPT_MEMORY: o->memory = 1; break;
+		case OPT_PROCFS: o->procfs = optarg; break;
+		case OPT_SYSFS: o->sysfs = optarg; break;
+		case OPT_LOG: o->log_level = optarg; break;
+		case 'V': printf("rmond %s (protocol %d)\n", RMON_VERSION, PROTO_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rmond: unexpected argument: %s\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void copy_opt(char *dst, size_t len, const char *src)
+{
+	if (src)
+		snprintf(dst, len, "%s", src);
+}
+
+/* Config file, then flags over it.  Exits on a bad config. */
+static int load_config(struct rmond *d, const struct options *o)
+{
+	char err[1024];
+	config_defaults(&d->cfg);
+	if (o->config) {
+		if (config_load(o->config, &d->cfg, err, sizeof err) != 0) {
+			fprintf(stderr, "rmond: %s\n", err);
+			return -1;
+		}
+		if (!realpath(o->config, d->config_path))
+			copy_opt(d->config_path, sizeof d->config_path, o->config);
+	}
+	copy_opt(d->cfg.socket, sizeof d->cfg.socket, o->socket);
+	copy_opt(d->cfg.state_dir, sizeof d->cfg.state_dir, o->state_dir);
+	copy_opt(d->cfg.procfs, sizeof d->cfg.procfs, o->procfs);
+	copy_opt(d->cfg.sysfs, sizeof d->cfg.sysfs, o->sysfs);
+	if (o->memory)
+		d->cfg.ring_memory = 1;
+	if (o->log_level) {
+		int lvl = log_level_parse(o->log_level);
+		if (lvl < 0) {
+			fprintf(stderr, "rmond: --log-level: expected error, warn, info or debug\n");
+			return -1;
+		}
+		d->cfg.log_level = lvl;
+	}
+	char given[sizeof d->cfg.socket];
+	memcpy(given, d->cfg.socket, sizeof given);
+	if (paths_socket(given, 0, d->cfg.socket, sizeof d->cfg.socket) < 0) {
+		fprintf(stderr, "rmond: socket path too long (max %d bytes)\n", PATHS_SOCKET_MAX - 1);
+		return -1;
+	}
+	if (!*d->cfg.state_dir)
+		paths_state_dir(d->cfg.state_dir, sizeof d->cfg.state_dir);
+	return 0;
+}
+
+/* Each lane holds retention x rate records of its kind, instances counted
+ * by a baseline sample (plus headroom for devices that appear later),
+ * scaled down together when the total exceeds the budget. */
+static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KIND__COUNT],
+                           struct ring_lane_spec *specs)
+{
+	uint64_t ticks = cfg->ring_retention_ns / cfg->system_interval_ns;
+	uint64_t total = 0;
+	unsigned n = 0;
+	for (int k = 0; k < RM_KIND__COUNT; k++) {
+		uint64_t per_tick = counts[k] + (rm_kinds[k].keyed ? counts[k] / 4 + 1 : 0);
+		if (!per_tick)
+			per_tick = 1;
+		specs[n] = (struct ring_lane_spec){ (uint32_t)k, (uint32_t)schema_rec_size((enum rm_kind)k),
+		                                    per_tick * (ticks ? ticks : 1) };
+		total += specs[n].capacity * specs[n].rec_size;
+		n++;
+	}
+	if (total > cfg->ring_budget_bytes) {
+		double scale = (double)cfg->ring_budget_bytes / (double)total;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t cap = (uint64_t)((double)specs[i].capacity * scale);
+			specs[i].capacity = cap < 64 ? 64 : cap;
+		}
+	}
+	return n;
+}
+
+static int open_ring(struct rmond *d, const unsigned counts[RM_KIND__COUNT])
+{
+	struct ring_lane_spec specs[RM_KIND__COUNT];
+	char err[512];
+	struct ring_opts ro = { NULL, schema_hash(), specs, lane_specs(&d->cfg, counts, specs) };
+
+	if (!d->cfg.ring_memory) {
+		int rc = paths_mkdirs(d->cfg.state_dir, 0750);
+		if (rc < 0) {
+			log_errx("state directory %s: %s", d->cfg.state_dir, strerror(-rc));
+			return -1;
+		}
+		snprintf(d->ring_path, sizeof d->ring_path, "%s/rmon.ring", d->cfg.state_dir);
+		ro.path = d->ring_path;
+	}
+	if (ring_open(&ro, &d->ring, &d->ring_info, err, sizeof err) < 0) {
+		log_errx("%s", err);
+		return -1;
+	}
+	log_info("ring: %s, %.1f MiB, %llu records recovered%s",
+	         ro.path ? ro.path : "in memory", (double)ring_bytes(d->ring) / 1048576.0,
+	         (unsigned long long)d->ring_info.recovered,
+	         d->ring_info.migrated ? " (migrated to a new layout)" : "");
+	if (d->ring_info.torn)
+		log_warnx("ring: %llu torn records discarded", (unsigned long long)d->ring_info.torn);
+	return 0;
+}
+
+static int open_root(const char *path)
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		log_err("%s", path);
+	return fd;
+}
+
+static void on_tick_async(uv_async_t *h)
+{
+	server_on_tick(&((struct rmond *)h->data)->server);
+}
+
+static void on_sampler_tick(void *arg)
+{
+	uv_async_send(&((struct rmond *)arg)->tick_async);
+}
+
+static void stop_daemon(struct rmond *d, const char *why)
+{
+	log_info("%s: stopping", why);
+	notify_send("STOPPING=1");
+	sampler_stop(&d->sampler);
+	ring_sync(d->ring);
+	server_close(&d->server);
+	uv_close((uv_handle_t *)&d->tick_async, NULL);
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct rmond *d = h->data;
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: reloading is not supported yet; restart rmond to apply a new config");
+		return;
+	}
+	stop_daemon(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void watch_signal(struct rmond *d, uv_signal_t *h, int signum)
+{
+	uv_signal_init(d->loop, h);
+	h->data = d;
+	uv_signal_start(h, on_signal, signum);
+}
+
+/* In the background, the parent waits for the child to say it is up (or
+ * why not) over a pipe, so start-up errors still reach the terminal. */
+static int daemonize(int *report_fd)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		char buf[1024];
+		close(p[1]);
+		ssize_t n = read(p[0], buf, sizeof buf - 1);
+		if (n > 0 && buf[0] == '+')
+			_exit(0);
+		if (n > 0) {
+			buf[n] = '\0';
+			fprintf(stderr, "rmond: %s\n", buf + 1);
+		}
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	*report_fd = p[1];
+	return 0;
+}
+
+static void report(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	ssize_t rc = write(fd, msg, strlen(msg));
+	(void)rc;
+	close(fd);
+}
+
+static int start(struct rmond *d, int report_fd)
+{
+	unsigned counts[RM_KIND__COUNT];
+	char err[1024];
+	struct collect_env env = { -1, -1, sysconf(_SC_CLK_TCK) };
+	int per_user = paths_per_user();
+	char sockdir[PATHS_SOCKET_MAX];
+
+	snprintf(sockdir, sizeof sockdir, "%s", d->cfg.socket);
+	char *slash = strrchr(sockdir, '/');
+	if (slash && slash != sockdir) {
+		*slash = '\0';
+		paths_mkdirs(sockdir, per_user ? 0700 : 0755);
+	}
+	struct server_opts so = { d->cfg.socket, per_user, d->cfg.socket_group, d->cfg.frame_max,
+	                          d->cfg.session_budget_bytes, d->cfg.stuck_timeout_ns };
+	d->loop = uv_default_loop();
+	if (server_open(&d->server, d->loop, &so, err, sizeof err) < 0) {
+		char msg[1100];
+		snprintf(msg, sizeof msg, "-%s", err);
+		report(report_fd, msg);
+		log_errx("%s", err);
+		return -1;
+	}
+	env.procfd = open_root(d->cfg.procfs);
+	env.sysfd = open_root(d->cfg.sysfs);
+	if (env.procfd < 0 || env.sysfd < 0) {
+		report(report_fd, "-cannot open the procfs or sysfs root");
+		if (env.procfd >= 0)
+			close(env.procfd);
+		if (env.sysfd >= 0)
+			close(env.sysfd);
+		return -1;
+	}
+	sampler_open(&d->sampler, &env, d->cfg.system_interval_ns);
+	sampler_count(&d->sampler, counts);
+	if (open_ring(d, counts) < 0) {
+		report(report_fd, "-cannot open the ring (see the log)");
+		return -1;
+	}
+	uv_async_init(d->loop, &d->tick_async, on_tick_async);
+	d->tick_async.data = d;
+	watch_signal(d, &d->sig_term, SIGTERM);
+	watch_signal(d, &d->sig_int, SIGINT);
+	watch_signal(d, &d->sig_hup, SIGHUP);
+	if (sampler_start(&d->sampler, d->ring, on_sampler_tick, d) < 0) {
+		report(report_fd, "-cannot start the sampler thread");
+		return -1;
+	}
+	log_info("rmond %s listening on %s, sampling every %.0f ms", RMON_VERSION,
+	         d->cfg.socket, (double)d->cfg.system_interval_ns / 1e6);
+	report(report_fd, "+");
+	notify_send("READY=1");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct rmond *d = &the_rmond;
+	struct options o = { 0 };
+	int report_fd = -1;
+	struct timespec ts;
+
+	signal(SIGPIPE, SIG_IGN);
+	d->sampler.env.procfd = d->sampler.env.sysfd = -1;
+	if (parse_options(argc, argv, &o) < 0)
+		return 2;
+	if (load_config(d, &o) < 0)
+		return 1;
+	if (o.check_only) {
+		config_dump(&d->cfg, stdout);
+		return 0;
+	}
+	log_init("rmond", (enum log_level)d->cfg.log_level, !o.foreground);
+	if (!o.foreground && daemonize(&report_fd) < 0) {
+		perror("rmond: fork");
+		return 1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d->started_rt_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	d->started_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	int rc = start(d, report_fd);
+	if (rc == 0)
+		uv_run(d->loop, UV_RUN_DEFAULT);
+	else
+		server_close(&d->server);
+	sampler_close(&d->sampler);
+	uv_run(d->loop, UV_RUN_NOWAIT);
+	uv_loop_close(d->loop);
+	ring_close(d->ring);
+	if (d->sampler.env.procfd >= 0)
+		close(d->sampler.env.procfd);
+	if (d->sampler.env.sysfd >= 0)
+		close(d->sampler.env.sysfd);
+	return rc == 0 ? 0 : 1;
+}

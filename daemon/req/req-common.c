@@ -1,0 +1,93 @@
+/* What the request handlers share: selectors, record packing, latest. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "req.h"
+#include "rmond.h"
+
+int req_parse_selectors(struct conn *c, const struct msg_request *req,
+                        struct selector *sels, unsigned *nsels)
+{
+	const msgpack_object *arr = msg_get_array(req->args, "selectors");
+	char err[256], buf[256];
+
+	if (!arr || arr->via.array.size == 0 || arr->via.array.size > REQ_SELECTORS_MAX) {
+		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS,
+		                "selectors: expected an array of 1 to %d strings", REQ_SELECTORS_MAX);
+		return -1;
+	}
+	for (uint32_t i = 0; i < arr->via.array.size; i++) {
+		const msgpack_object *o = &arr->via.array.ptr[i];
+		if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= sizeof buf) {
+			conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS,
+			                "selectors[%u]: expected a string shorter than %zu bytes",
+			                i, sizeof buf);
+			return -1;
+		}
+		memcpy(buf, o->via.str.ptr, o->via.str.size);
+		buf[o->via.str.size] = '\0';
+		if (selector_parse(buf, &sels[i], err, sizeof err) < 0) {
+			conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "%s", err);
+			return -1;
+		}
+	}
+	*nsels = arr->via.array.size;
+	return 0;
+}
+
+void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r)
+{
+	const struct rm_kind_desc *kd = &rm_kinds[kind];
+	uint32_t n = 1 + (kd->keyed ? 1u : 0u);
+	for (unsigned i = 0; i < kd->nfields; i++)
+		n += (uint32_t)rec_has(r, (int)i);
+	msgpack_pack_map(pk, n);
+	msg_pack_kv_u64(pk, "ts", r->ts_ns);
+	if (kd->keyed) {
+		msg_pack_str(pk, "key");
+		msgpack_pack_str_with_body(pk, r->key, strnlen(r->key, sizeof r->key));
+	}
+	for (unsigned i = 0; i < kd->nfields; i++)
+		if (rec_has(r, (int)i))
+			msg_pack_kv_f64(pk, kd->fields[i].name, r->v[i]);
+}
+
+int req_lane(enum rm_kind kind)
+{
+	return the_rmond.ring ? ring_lane(the_rmond.ring, (uint32_t)kind) : -1;
+}
+
+/* Walk back from the head past records of a tick still being written
+ * (newer than the last committed tick) to the newest committed tick. */
+unsigned req_latest(enum rm_kind kind, struct rm_rec **out)
+{
+	struct sampler_stats st;
+	int lane = req_lane(kind);
+	*out = NULL;
+	if (lane < 0)
+		return 0;
+	sampler_get_stats(&the_rmond.sampler, &st);
+	struct ring *ring = the_rmond.ring;
+	uint64_t head = ring_head(ring, (unsigned)lane), tail = ring_tail(ring, (unsigned)lane);
+	uint64_t tick_ts = 0, first = head;
+	struct rm_rec r;
+	for (uint64_t n = head; n > tail; n--) {
+		if (ring_read(ring, (unsigned)lane, n - 1, &r) < 0)
+			break;
+		if (r.ts_ns > st.last_tick_ns)
+			continue;
+		if (tick_ts && r.ts_ns != tick_ts)
+			break;
+		tick_ts = r.ts_ns;
+		first = n - 1;
+	}
+	if (!tick_ts)
+		return 0;
+	unsigned count = 0;
+	*out = malloc(sizeof **out * (size_t)(head - first));
+	for (uint64_t n = first; *out && n < head; n++)
+		if (ring_read(ring, (unsigned)lane, n, &(*out)[count]) == 0 &&
+		    (*out)[count].ts_ns == tick_ts)
+			count++;
+	return count;
+}

@@ -1,0 +1,30 @@
+/* The request handlers, one file each, and what they share. */
+#ifndef RMON_REQ_H
+#define RMON_REQ_H
+
+#include "dispatch.h"
+#include "schema.h"
+#include "selector.h"
+
+extern const struct req_entry req_hello, req_status, req_get, req_query,
+	req_schema, req_cancel;
+
+#define REQ_SELECTORS_MAX 256
+
+/* Parse args.selectors (an array of 1..256 strings) into sels; on error
+ * sends bad_args and returns -1. */
+int req_parse_selectors(struct conn *c, const struct msg_request *req,
+                        struct selector *sels, unsigned *nsels);
+
+/* Pack one record as a map: ts, key (keyed kinds), each present field. */
+void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r);
+
+/* The records of a kind from its newest committed tick, in ring order, in
+ * a malloc'd array the caller frees.  Returns how many (0, *out NULL, when
+ * the lane is empty or absent). */
+unsigned req_latest(enum rm_kind kind, struct rm_rec **out);
+
+/* The ring lane of a kind, or -1. */
+int req_lane(enum rm_kind kind);
+
+#endif

@@ -1,0 +1,213 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct server *srv = listener->data;
+	if (status < 0) {
+		log_warnx("accept: %s", uv_strerror(status));
+		return;
+	}
+	conn_accept(srv);
+}
+
+/* Take the lock beside the socket: whoever holds it owns the socket. */
+static int take_lock(struct server *srv, char *err, size_t errlen)
+{
+	snprintf(srv->lock_path, sizeof srv->lock_path, "%s.lock", srv->path);
+	srv->lock_fd = open(srv->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (srv->lock_fd < 0) {
+		snprintf(err, errlen, "%s: %s", srv->lock_path, strerror(errno));
+		return -errno;
+	}
+	if (flock(srv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char pid[32] = "";
+		ssize_t n = pread(srv->lock_fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (*pid)
+			snprintf(err, errlen, "another rmond (pid %s) is already serving %s",
+			         pid, srv->path);
+		else
+			snprintf(err, errlen, "another rmond is already serving %s", srv->path);
+		close(srv->lock_fd);
+		srv->lock_fd = -1;
+		return e == EWOULDBLOCK ? -EADDRINUSE : -e;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(srv->lock_fd, 0) == 0 && write(srv->lock_fd, pid, (size_t)n) < 0)
+		log_warn("%s", srv->lock_path);
+	return 0;
+}
+
+/* A socket file left behind by a dead daemon is replaced; anything else
+ * at that path is not ours to remove. */
+static int clear_stale(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; not touching it", path);
+		return -EEXIST;
+	}
+	log_info("replacing stale socket %s", path);
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+static int set_owner_mode(const char *path, const struct server_opts *o, char *err, size_t errlen)
+{
+	mode_t mode = o->per_user ? 0600 : 0660;
+	if (o->group && *o->group && !o->per_user) {
+		struct group *gr = getgrnam(o->group);
+		if (!gr) {
+			snprintf(err, errlen, "socket_group %s: no such group", o->group);
+			return -ENOENT;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
+			snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	if (chmod(path, mode) < 0) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int listen_socket(struct server *srv, const struct server_opts *o, char *err, size_t errlen)
+{
+	int rc = clear_stale(srv->path, err, errlen);
+	if (rc < 0) {
+		if (!*err)
+			snprintf(err, errlen, "%s: %s", srv->path, strerror(-rc));
+		return rc;
+	}
+	uv_pipe_init(srv->loop, &srv->listener, 0);
+	srv->listener.data = srv;
+	mode_t old = umask(o->per_user ? 0177 : 0117);
+	rc = uv_pipe_bind(&srv->listener, srv->path);
+	umask(old);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", srv->path, uv_strerror(rc));
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		return rc;
+	}
+	srv->listening = 1;
+	return set_owner_mode(srv->path, o, err, errlen);
+}
+
+static void housekeeping(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = mono_ns();
+	for (struct conn *c = srv->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->full_since && now - c->full_since > srv->stuck_timeout_ns) {
+			log_info("session of pid %ld: output stuck for %llu s, closing",
+			         (long)c->pid, (unsigned long long)(srv->stuck_timeout_ns / 1000000000u));
+			conn_close(c);
+		}
+	}
+}
+
+int server_open(struct server *srv, uv_loop_t *loop, const struct server_opts *o,
+                char *err, size_t errlen)
+{
+	srv->loop = loop;
+	srv->lock_fd = -1;
+	uv_timer_init(loop, &srv->housekeeping);
+	srv->housekeeping.data = srv;
+	srv->frame_max = o->frame_max;
+	srv->session_budget = o->session_budget;
+	srv->stuck_timeout_ns = o->stuck_timeout_ns;
+	*err = '\0';
+	if (snprintf(srv->path, sizeof srv->path, "%s", o->path) >= (int)sizeof srv->path) {
+		snprintf(err, errlen, "socket path too long: %s", o->path);
+		return -ENAMETOOLONG;
+	}
+	int rc = take_lock(srv, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = listen_socket(srv, o, err, errlen);
+	if (rc < 0) {
+		server_close(srv);
+		return rc;
+	}
+	uv_timer_start(&srv->housekeeping, housekeeping, 1000, 1000);
+	return 0;
+}
+
+void server_close(struct server *srv)
+{
+	while (srv->conns)
+		conn_close(srv->conns);
+	if (srv->listening) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		unlink(srv->path);
+		srv->listening = 0;
+	}
+	if (srv->loop && !uv_is_closing((uv_handle_t *)&srv->housekeeping)) {
+		uv_timer_stop(&srv->housekeeping);
+		uv_close((uv_handle_t *)&srv->housekeeping, NULL);
+	}
+	if (srv->lock_fd >= 0) {
+		unlink(srv->lock_path);
+		close(srv->lock_fd);
+		srv->lock_fd = -1;
+	}
+}
+
+void server_on_tick(struct server *srv)
+{
+	for (struct conn *c = srv->conns, *next; c; c = next) {
+		next = c->next;
+		for (struct stream *st = c->streams; st; st = st->next)
+			if (st->ops->on_tick)
+				st->ops->on_tick(st, c);
+		conn_pump(c);
+	}
+}
+
+void server__link(struct server *srv, struct conn *c)
+{
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->nconns++;
+}
+
+void server__unlink(struct server *srv, struct conn *c)
+{
+	for (struct conn **pp = &srv->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			srv->nconns--;
+			return;
+		}
+}

@@ -1,0 +1,269 @@
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+const char *harness_build_dir(void)
+{
+	const char *b = getenv("RMON_BUILD");
+	return b && *b ? b : "build";
+}
+
+void harness_init(struct daemon_proc *d)
+{
+	memset(d, 0, sizeof *d);
+	snprintf(d->dir, sizeof d->dir, "/tmp/rmon-test-XXXXXX");
+	if (!mkdtemp(d->dir))
+		abort();
+	snprintf(d->sock, sizeof d->sock, "%s/rmond.sock", d->dir);
+	snprintf(d->state, sizeof d->state, "%s/state", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/rmond.log", d->dir);
+}
+
+int harness_connect(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int harness_start(struct daemon_proc *d, const char *const *extra)
+{
+	char bin[512];
+	const char *argv[32];
+	int n = 0;
+	snprintf(bin, sizeof bin, "%s/rmond", harness_build_dir());
+	argv[n++] = bin;
+	argv[n++] = "--foreground";
+	argv[n++] = "--socket";
+	argv[n++] = d->sock;
+	argv[n++] = "--state-dir";
+	argv[n++] = d->state;
+	for (; extra && *extra && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	d->pid = fork();
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {   /* up to 5 s */
+		int fd = harness_connect(d->sock);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+int harness_stop(struct daemon_proc *d)
+{
+	int st;
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	for (int i = 0; i < 1000; i++) {   /* up to 10 s */
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(10000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &st, 0);
+	d->pid = 0;
+	return 137;
+}
+
+void harness_cleanup(struct daemon_proc *d)
+{
+	char cmd[600];
+	if (d->pid > 0)
+		harness_stop(d);
+	if (getenv("RMON_KEEP_TEST_DIR")) {
+		fprintf(stderr, "kept %s\n", d->dir);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", d->dir);
+}
+
+/* Drain both pipes until the child exits. */
+static void collect(int ofd, int efd, char *out, size_t outlen, char *err, size_t errlen)
+{
+	size_t on = 0, en = 0;
+	struct pollfd p[2] = { { ofd, POLLIN, 0 }, { efd, POLLIN, 0 } };
+	int open_fds = 2;
+	while (open_fds > 0 && poll(p, 2, 20000) > 0) {
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char *buf = i ? err : out;
+			size_t *len = i ? &en : &on, cap = i ? errlen : outlen;
+			char scratch[4096];
+			ssize_t r = read(p[i].fd, *len + 1 < cap ? buf + *len : scratch,
+			                 *len + 1 < cap ? cap - *len - 1 : sizeof scratch);
+			if (r <= 0) {
+				p[i].fd = -1;
+				open_fds--;
+			} else if (*len + 1 < cap) {
+				*len += (size_t)r;
+			}
+		}
+	}
+	if (outlen)
+		out[on] = '\0';
+	if (errlen)
+		err[en] = '\0';
+}
+
+int harness_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
+{
+	char bin[512];
+	int o[2], e[2], st;
+	snprintf(bin, sizeof bin, "%s/%s", harness_build_dir(), argv[0]);
+	if (pipe(o) < 0 || pipe(e) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		close(o[0]);
+		close(e[0]);
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	char dummy[1];
+	collect(o[0], e[0], out ? out : dummy, out ? outlen : 0, err ? err : dummy, err ? errlen : 0);
+	close(o[0]);
+	close(e[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int harness_send(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int harness_recv(int fd, msgpack_zone *z, struct msg_reply *rep, int timeout_ms)
+{
+	static struct frame_reader fr;
+	static int fr_fd = -1;
+	const uint8_t *p;
+	size_t n;
+	char err[256];
+	if (fr_fd != fd) {      /* one reader per connection, reset on a new fd */
+		frame_reader_free(&fr);
+		frame_reader_init(&fr, 64u << 20);
+		fr_fd = fd;
+	}
+	for (;;) {
+		int rc = frame_reader_next(&fr, &p, &n);
+		if (rc == 1)
+			return msg_parse_reply(p, n, z, rep, err, sizeof err) == PROTO_OK ? 0 : -1;
+		if (rc < 0)
+			return -1;
+		struct pollfd pf = { fd, POLLIN, 0 };
+		if (poll(&pf, 1, timeout_ms) <= 0)
+			return -1;
+		char buf[65536];
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r <= 0)
+			return -1;
+		if (frame_reader_feed(&fr, buf, (size_t)r) < 0)
+			return -1;
+	}
+}
+
+int harness_send_request(int fd, uint64_t id, const char *op, const char *unused)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	(void)unused;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t start = frame_begin(&sb);
+	msg_pack_request(&pk, id, op);
+	msgpack_pack_map(&pk, 0);
+	frame_end(&sb, start, 1u << 20);
+	int rc = harness_send(fd, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+int harness_hello(const char *sock)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_zone z;
+	struct msg_reply rep;
+	int fd = harness_connect(sock);
+	if (fd < 0)
+		return -1;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t start = frame_begin(&sb);
+	msg_pack_request(&pk, 1, "hello");
+	msgpack_pack_map(&pk, 1);
+	msg_pack_kv_u64(&pk, "version", 1);
+	frame_end(&sb, start, 1u << 20);
+	int rc = harness_send(fd, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_zone_init(&z, 4096);
+	if (rc == 0)
+		rc = harness_recv(fd, &z, &rep, 5000);
+	if (rc == 0 && !rep.ok)
+		rc = -1;
+	msgpack_zone_destroy(&z);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

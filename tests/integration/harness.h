@@ -1,0 +1,49 @@
+/*
+ * Integration test harness: start a real rmond on a temporary socket and
+ * state directory, run the real rmonctl, and talk raw frames to the daemon.
+ * Binaries come from $RMON_BUILD (default "build").
+ */
+#ifndef RMON_HARNESS_H
+#define RMON_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#include "msg.h"
+
+struct daemon_proc {
+	pid_t pid;
+	char dir[256];      /* temp dir holding everything */
+	char sock[300];
+	char state[300];
+	char log[300];      /* the daemon's stderr */
+};
+
+/* Make a temp dir with a socket path and state dir in it. */
+void harness_init(struct daemon_proc *d);
+/* Start rmond in the foreground with extra args (NULL-terminated); wait
+ * until its socket answers.  0 or -1. */
+int harness_start(struct daemon_proc *d, const char *const *extra);
+/* SIGTERM, wait; returns the exit status (or 128+signal). */
+int harness_stop(struct daemon_proc *d);
+/* Remove the temp dir. */
+void harness_cleanup(struct daemon_proc *d);
+
+/* Run a binary from the build dir (argv[0] is "rmond" or "rmonctl"),
+ * capturing stdout and stderr.  Returns the exit status. */
+int harness_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Raw protocol. */
+int harness_connect(const char *sock);
+int harness_send(int fd, const void *buf, size_t n);
+int harness_send_request(int fd, uint64_t id, const char *op, const char *args_json_like);
+/* Read one frame and parse it as a reply into z.  0, -1 on EOF/timeout. */
+int harness_recv(int fd, msgpack_zone *z, struct msg_reply *rep, int timeout_ms);
+/* hello on a fresh connection; returns the fd or -1. */
+int harness_hello(const char *sock);
+
+const char *harness_build_dir(void);
+
+#endif
