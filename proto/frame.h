@@ -16,30 +16,46 @@ struct frame_reader {
 	size_t len;     /* bytes in buf */
 	size_t off;     /* start of the next unconsumed frame */
 	size_t cap;     /* allocated */
-	size_t max;     /* payload cap */
-	int failed;     /* an oversized header was seen: the stream is dead */
+	size_t max;     /* payload cap (at most UINT32_MAX) */
+	size_t scan;    /* private: buf offset of the next header to check
+	                 * (may lie beyond len while a payload is incomplete) */
+	int failed;     /* 0, or -EMSGSIZE / -EPROTO: a bad header was seen
+	                 * and the stream is dead */
 };
 
 void frame_reader_init(struct frame_reader *fr, size_t max);
 void frame_reader_free(struct frame_reader *fr);
 
-/* Append received bytes.  Returns 0, -EMSGSIZE as soon as a frame header
- * declares a payload over max (before allocating anything for it; the
- * reader stays failed), or -ENOMEM. */
+/* Append received bytes.  Every frame header in them is checked before
+ * anything is appended or allocated, so a declared length never causes an
+ * allocation: returns 0; -EMSGSIZE as soon as a header declares a payload
+ * over max; -EPROTO for a header declaring length 0 (a bad frame: there is
+ * no empty map); or -ENOMEM.  After -EMSGSIZE/-EPROTO the reader stays
+ * failed, and the whole frames received before the bad header can still be
+ * taken with frame_reader_next (which then returns the error).
+ * The buffer grows only with bytes actually received, and not past 4 + max
+ * while the held bytes plus the feed fit in that; a feed that brings the
+ * end of one frame and the start of the next may pass it, and the buffer
+ * shrinks back at the next feed that fits.  Drain with next after each
+ * feed: frames left undrained are held too. */
 int frame_reader_feed(struct frame_reader *fr, const void *p, size_t n);
 
 /* The next whole frame: returns 1 with *payload and *len set (valid until
- * the next feed or next call), 0 when more bytes are needed, -EMSGSIZE
- * when the reader has failed. */
+ * the next feed; len is never 0), 0 when more bytes are needed, or the
+ * failure (-EMSGSIZE / -EPROTO) once the frames before a bad header are
+ * taken. */
 int frame_reader_next(struct frame_reader *fr, const uint8_t **payload, size_t *len);
 
-/* Bytes of an incomplete frame held (0 between frames): a peer that
- * disconnects with this non-zero left a truncated frame. */
+/* Bytes received and not yet returned by next; after draining, those of an
+ * incomplete frame (0 between frames): a peer that disconnects with this
+ * non-zero left a truncated frame. */
 size_t frame_reader_pending(const struct frame_reader *fr);
 
 /* Writing: reserve the 4-byte header in sb, pack one map after it, then
- * frame_end fills the length in.  frame_end returns -EMSGSIZE if the
- * payload exceeds max (the caller then sends an error instead). */
+ * frame_end fills the length in and returns 0.  frame_end returns
+ * -EMSGSIZE if the payload exceeds max (or UINT32_MAX), and -EPROTO if it
+ * is empty or the header is missing; on error sb is cut back to start, so
+ * the caller can pack an error frame in its place. */
 size_t frame_begin(msgpack_sbuffer *sb);
 int frame_end(msgpack_sbuffer *sb, size_t start, size_t max);
 

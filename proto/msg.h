@@ -22,9 +22,19 @@ struct msg_request {
 	const msgpack_object *args;  /* a map, or NULL when absent or nil */
 };
 
-/* Parse a request payload; the object tree lives in zone z.  Returns
- * PROTO_OK or an error code with a message in err.  An unknown op is
- * PROTO_ERR_UNKNOWN_OP with req->op == -1. */
+/* Parse a request payload; the object tree lives in zone z, and its
+ * strings point into p: both must outlive req->args (clear or destroy z
+ * after the request is answered).  Returns PROTO_OK or an error code with
+ * a message in err:
+ *   BAD_FRAME    not exactly one msgpack map (garbage, truncated, trailing
+ *                bytes, another type, a container declaring more items than
+ *                the payload holds, nesting deeper than 32)
+ *   BAD_REQUEST  id missing or not a uint, op missing or not a string,
+ *                args neither absent, nil nor a map
+ *   UNKNOWN_OP   a well-formed request for an op we lack (req->op == -1,
+ *                req->op_name as sent, control bytes shown as '?')
+ *   INTERNAL     out of memory (msgpack-c failed on a checked payload)
+ * has_id is set as soon as the id was read, so the error can echo it. */
 enum proto_err msg_parse_request(const uint8_t *p, size_t n, msgpack_zone *z,
                                  struct msg_request *req, char *err, size_t errlen);
 
@@ -40,6 +50,10 @@ struct msg_reply {
 	const msgpack_object *data;     /* event data (may be NULL) */
 };
 
+/* Same rules as msg_parse_request for the frame (BAD_FRAME); a map that is
+ * not a reply or event (no uint id, no string ev, no bool ok, an error
+ * without a string code) is BAD_REQUEST.  Text fields are truncated and
+ * their control bytes shown as '?'. */
 enum proto_err msg_parse_reply(const uint8_t *p, size_t n, msgpack_zone *z,
                                struct msg_reply *rep, char *err, size_t errlen);
 
@@ -51,7 +65,7 @@ bool msg_get_i64(const msgpack_object *map, const char *key, int64_t *out);
 bool msg_get_f64(const msgpack_object *map, const char *key, double *out); /* ints too */
 bool msg_get_bool(const msgpack_object *map, const char *key, bool *out);
 /* A string value copied into out (NUL-terminated); false if absent, not a
- * string, or longer than outlen-1. */
+ * string, longer than outlen-1, or holding a NUL byte. */
 bool msg_get_str(const msgpack_object *map, const char *key, char *out, size_t outlen);
 const msgpack_object *msg_get_array(const msgpack_object *map, const char *key);
 const msgpack_object *msg_get_map(const msgpack_object *map, const char *key);

@@ -50,6 +50,10 @@ enum proto_err {
 	PROTO_ERR__COUNT
 };
 
+/* Names: NULL for a value out of range; proto_err_name(PROTO_OK) is "ok",
+ * which is not a wire code (proto_err_find never returns PROTO_OK).  The
+ * find functions match (name, len) exactly; name need not be
+ * NUL-terminated. */
 const char *proto_op_name(enum proto_op op);
 int proto_op_find(const char *name, unsigned len);   /* enum value or -1 */
 const char *proto_err_name(enum proto_err e);
