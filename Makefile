@@ -44,6 +44,13 @@ ITEST_SRC  := $(wildcard tests/integration/test-*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 
+# Quiet by default; V=1 shows every command.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 LIB_COMMON := $(O)/libcommon.a
@@ -75,7 +82,8 @@ deps:
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 $(LIB_PROTO): $(call obj,$(PROTO_SRC))
@@ -84,32 +92,38 @@ $(LIB_CLIENT): $(call obj,$(CLIENT_SRC))
 $(LIBS):
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/rmond: $(O)/daemon/main.o $(LIB_DAEMON) $(LIB_PROTO) $(LIB_COMMON)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL) -ldl
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL) -ldl
 
 $(BUILD)/rmonctl: $(O)/client/main.o $(LIB_CLIENT) $(LIB_PROTO) $(LIB_COMMON)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 # Unit tests link everything but the two mains, plus cmocka.  In `make
 # test` they run under LeakSanitizer (TEST_SAN), so a leak fails the run.
 TEST_SAN ?= -fsanitize=leak
 $(BUILD)/tests/%: $(O)/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
 
 $(BUILD)/tests/%: $(O)/tests/integration/%.o $(O)/tests/integration/harness.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(TEST_SAN) -o $@ $^ $(LIBS) $(CMOCKA_LIBS) $(LDLIBS_ALL) -ldl
 
 $(BUILD)/tests/helpers/%: $(O)/tests/helpers/%.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ -lpthread -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ -lpthread -lm
 
 $(BUILD)/bench/%: $(O)/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS) $(LDLIBS_ALL) -ldl
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LIBS) $(LDLIBS_ALL) -ldl
 
 tests: all $(TESTS) $(HELPERS)
 
@@ -138,7 +152,8 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
               -Icommon -Iproto $(PKG_CFLAGS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 fuzz: deps $(FUZZ_BIN)
 fuzz-smoke-build: $(FUZZ_BIN)
 

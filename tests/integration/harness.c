@@ -32,6 +32,18 @@ void harness_init(struct daemon_proc *d)
 	snprintf(d->log, sizeof d->log, "%s/rmond.log", d->dir);
 }
 
+/* One frame reader for the test's current raw connection; a new
+ * connection starts it afresh (fd numbers are reused, buffers must not be). */
+static struct frame_reader reader;
+static int reader_fd = -1;
+
+static void reader_reset(int fd)
+{
+	frame_reader_free(&reader);
+	frame_reader_init(&reader, 64u << 20);
+	reader_fd = fd;
+}
+
 int harness_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -43,6 +55,7 @@ int harness_connect(const char *sock)
 		close(fd);
 		return -1;
 	}
+	reader_reset(fd);
 	return fd;
 }
 
@@ -108,6 +121,8 @@ int harness_stop(struct daemon_proc *d)
 void harness_cleanup(struct daemon_proc *d)
 {
 	char cmd[600];
+	frame_reader_free(&reader);
+	reader_fd = -1;
 	if (d->pid > 0)
 		harness_stop(d);
 	if (getenv("RMON_KEEP_TEST_DIR")) {
@@ -193,18 +208,13 @@ int harness_send(int fd, const void *buf, size_t n)
 
 int harness_recv(int fd, msgpack_zone *z, struct msg_reply *rep, int timeout_ms)
 {
-	static struct frame_reader fr;
-	static int fr_fd = -1;
 	const uint8_t *p;
 	size_t n;
 	char err[256];
-	if (fr_fd != fd) {      /* one reader per connection, reset on a new fd */
-		frame_reader_free(&fr);
-		frame_reader_init(&fr, 64u << 20);
-		fr_fd = fd;
-	}
+	if (reader_fd != fd)
+		reader_reset(fd);
 	for (;;) {
-		int rc = frame_reader_next(&fr, &p, &n);
+		int rc = frame_reader_next(&reader, &p, &n);
 		if (rc == 1)
 			return msg_parse_reply(p, n, z, rep, err, sizeof err) == PROTO_OK ? 0 : -1;
 		if (rc < 0)
@@ -216,7 +226,7 @@ int harness_recv(int fd, msgpack_zone *z, struct msg_reply *rep, int timeout_ms)
 		ssize_t r = read(fd, buf, sizeof buf);
 		if (r <= 0)
 			return -1;
-		if (frame_reader_feed(&fr, buf, (size_t)r) < 0)
+		if (frame_reader_feed(&reader, buf, (size_t)r) < 0)
 			return -1;
 	}
 }
