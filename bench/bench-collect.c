@@ -32,6 +32,8 @@
 
 struct floor_file {
 	int fd;
+	dev_t dev;
+	ino_t ino;
 	int coll;                    /* index in collect_platform */
 	int slow;                    /* thermal: at most once a second */
 };
@@ -78,9 +80,20 @@ static void floor_add(int dirfd, const char *path, const char *coll, int slow)
 	if (c < 0 || !opened[c] || nfiles == MAXF)
 		return;
 	int fd = readfile_open(dirfd, path);
+	struct stat sb = { 0 };
 	if (fd < 0)
 		return;
-	files[nfiles++] = (struct floor_file){ fd, c, slow };
+	/* CPUs of one cpufreq policy share a file: the collector reads it
+	 * once per tick, so does the floor. */
+	if (fstat(fd, &sb) == 0) {
+		for (unsigned i = 0; i < nfiles; i++) {
+			if (files[i].dev == sb.st_dev && files[i].ino == sb.st_ino) {
+				close(fd);
+				return;
+			}
+		}
+	}
+	files[nfiles++] = (struct floor_file){ fd, sb.st_dev, sb.st_ino, c, slow };
 }
 
 static void floor_cpufreq(int sysfd)

@@ -205,8 +205,9 @@ static void proc_rss(pid_t pid, const char *ring, unsigned long *total, unsigned
 
 int main(void)
 {
-	char dir[] = "/tmp/rmon-bench-XXXXXX", sock[256], state[256], ring[300], rmond[512];
+	char dir[] = "/tmp/rmon-bench-XXXXXX", sock[64], state[256], ring[300], rmond[512];
 	int seconds = getenv("BENCH_SECONDS") ? atoi(getenv("BENCH_SECONDS")) : 60;
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock, sizeof sock, "%s/s", dir);

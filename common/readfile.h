@@ -1,0 +1,110 @@
+/*
+ * Reading /proc and /sys: the one way to do it, plus the scanners that
+ * parse what was read.
+ *
+ * Three parts, three prefixes:
+ *   readfile_*  open relative to a root dirfd, keep the fd, and re-read it
+ *               with pread(fd, buf, cap, 0) until pread returns 0.  Kernel
+ *               files return short reads (about a page per read for
+ *               multi-record seq_files) and st_size lies (0 in procfs,
+ *               4096 in sysfs), so never size a buffer from stat() and
+ *               never stop at the first read.  pread at offset 0 makes the
+ *               kernel regenerate the content; a plain read() after EOF
+ *               would return 0 forever.
+ *   scan_*      bounded scanners over [p, end): no sscanf on whole lines,
+ *               no locale, no allocation.  Each returns the position after
+ *               what it consumed, or NULL when nothing matched.
+ *   kv_*        one tokenizer for every "Key: value" / "key value" file
+ *               (meminfo, vmstat), driven by a const key -> slot table.
+ *
+ * Errors are negative errno values.  Nothing here logs.
+ */
+#ifndef RMON_READFILE_H
+#define RMON_READFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* openat(dirfd, path, O_RDONLY|O_CLOEXEC): an fd to keep, or -errno. */
+int readfile_open(int dirfd, const char *path);
+
+/* The whole file into buf[0..cap-1], NUL-terminated.  Returns the length,
+ * or -EFBIG when it does not fit, or -errno from pread. */
+ssize_t readfile_pread(int fd, char *buf, size_t cap);
+
+/* One-shot open + readfile_pread + close, for files read once (sysfs
+ * names and labels at discovery time). */
+ssize_t readfile_at(int dirfd, const char *path, char *buf, size_t cap);
+
+/* A buffer that grows (by doubling, up to max) until the file fits, then
+ * stays: no allocation in steady state.  p[len] is always NUL. */
+struct readfile_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+/* 0 or -ENOMEM.  cap is the first allocation, max the hard limit. */
+int readfile_buf_init(struct readfile_buf *b, size_t cap, size_t max);
+void readfile_buf_free(struct readfile_buf *b);
+
+/* Re-read fd from offset 0 into b; when it does not fit, grow and read
+ * again from 0 (one consistent snapshot, not two halves of two).  The
+ * length, or -EFBIG past max, -ENOMEM, or -errno from pread. */
+ssize_t readfile_buf_fill(struct readfile_buf *b, int fd);
+
+/* ---- scanning --------------------------------------------------------- */
+
+/* Past spaces and tabs (not newlines). */
+static inline const char *scan_blank(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* Past the next '\n', or end. */
+const char *scan_eol(const char *p, const char *end);
+
+/* An unsigned decimal starting at p (no blanks skipped).  Saturates at
+ * UINT64_MAX rather than wrapping.  NULL when p is not a digit. */
+const char *scan_u64(const char *p, const char *end, uint64_t *v);
+
+/* Same after skipping blanks: the way to walk columns of numbers. */
+static inline const char *scan_next_u64(const char *p, const char *end, uint64_t *v)
+{
+	return scan_u64(scan_blank(p, end), end, v);
+}
+
+/* An optionally negative decimal ("-12", "45000"). */
+const char *scan_i64(const char *p, const char *end, int64_t *v);
+
+/* A non-negative fixed-point decimal ("0.25", "12", "100.00"), as the
+ * kernel prints load averages and PSI averages. */
+const char *scan_f64(const char *p, const char *end, double *v);
+
+/* ---- key/value files -------------------------------------------------- */
+
+/* One key of interest: its name as printed (no ':'), and where its value
+ * goes in the caller's array. */
+struct kv_key {
+	const char *name;
+	unsigned char len;
+	unsigned char slot;   /* < 64: also the bit in the found mask */
+};
+#define KV_KEY(str, slot) { str, (unsigned char)(sizeof(str) - 1), slot }
+
+/* For every line "key[:] value ..." whose key is in keys[], store the
+ * first number of the value in vals[slot]; *found receives the mask of
+ * the slots stored (a slot whose bit is clear was absent: not zero).
+ * Units after the number ("kB") are left to the caller, who knows the
+ * file.  Unknown keys and lines without a number are skipped; parsing
+ * stops early once every key of the table has been found. */
+void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned nkeys,
+	      uint64_t *vals, uint64_t *found);
+
+#endif

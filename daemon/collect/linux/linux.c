@@ -1,0 +1,86 @@
+/* Small helpers shared by the Linux collectors. */
+#include "linux.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "readfile.h"
+
+void linux_key_uint(char *key, unsigned n)
+{
+	char tmp[16];
+	size_t i = 0;
+	do {
+		tmp[i++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	for (size_t j = 0; j < i; j++)
+		key[j] = tmp[i - 1 - j];
+	key[i] = '\0';
+}
+
+static int linux_cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
+/* N when name is exactly prefix, digits, suffix; else -1. */
+static long linux_name_number(const char *name, const char *prefix, const char *suffix)
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix), nl = strlen(name);
+	uint64_t v;
+	if (nl <= pl + sl || nl - pl - sl > 9 || memcmp(name, prefix, pl) != 0 ||
+	    memcmp(name + nl - sl, suffix, sl) != 0)
+		return -1;
+	const char *end = scan_u64(name + pl, name + nl - sl, &v);
+	return end == name + nl - sl ? (long)v : -1;
+}
+
+static int linux_push(unsigned **v, unsigned *n, unsigned *cap, unsigned x)
+{
+	if (*n == *cap) {
+		unsigned c = *cap ? *cap * 2 : 16;
+		unsigned *p = realloc(*v, c * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+int linux_dir_numbers(int dirfd, const char *path, const char *prefix, const char *suffix,
+		      unsigned **out)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	unsigned *v = NULL, n = 0, cap = 0;
+	int err = 0;
+	struct dirent *de;
+	while (!err && (de = readdir(d)) != NULL) {
+		long x = linux_name_number(de->d_name, prefix, suffix);
+		if (x >= 0)
+			err = linux_push(&v, &n, &cap, (unsigned)x);
+	}
+	closedir(d);
+	if (err || n == 0) {
+		free(v);
+		return err;
+	}
+	qsort(v, n, sizeof *v, linux_cmp_uint);
+	*out = v;
+	return (int)n;
+}
