@@ -4,6 +4,7 @@
 #   make run        build, then run rmond in the foreground with defaults
 #   make test       build and run every test (unit, integration, fuzz smoke)
 #   make check      the tests again under AddressSanitizer + UBSan
+#   make valgrind   the daemon's integration run under valgrind memcheck
 #   make bench      print the benchmark figures (bench/RESULTS.md)
 #   make fuzz       build the libFuzzer targets with clang
 #   make deps       install missing Debian packages (apt-get)
@@ -64,8 +65,9 @@ TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC)) \
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run test check bench fuzz install clean docs tests
+.PHONY: all deps run test check bench fuzz install clean docs tests valgrind fuzz-smoke-build
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(BUILD)/rmond $(BUILD)/rmonctl
 
@@ -141,6 +143,11 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan TEST_SAN= \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" tests
 	@BUILD=$(BUILD)/asan RMON_NO_FUZZ=1 tests/run.sh
+
+# The daemon's integration run under valgrind memcheck: errors or definite
+# leaks in rmond fail it.
+valgrind: deps tests
+	RMON_BUILD=$(BUILD) RMON_SRCDIR=$(CURDIR) RMON_VALGRIND=1 $(BUILD)/tests/test-daemon
 
 bench: deps all $(BENCHES)
 	@BUILD=$(BUILD) bench/run.sh

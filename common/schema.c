@@ -80,11 +80,12 @@ uint64_t schema_hash(void)
 	return h;
 }
 
+/* The whole record is zeroed, absent values included: records go to a
+ * file that other users may read, and stack garbage must never reach it. */
 void rec_init(struct rm_rec *r, uint64_t ts_ns, const char *key)
 {
+	memset(r, 0, sizeof *r);
 	r->ts_ns = ts_ns;
-	r->present = 0;
-	memset(r->key, 0, sizeof r->key);
 	if (key) {
 		size_t n = strlen(key);
 		if (n >= sizeof r->key)

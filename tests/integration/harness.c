@@ -65,6 +65,17 @@ int harness_start(struct daemon_proc *d, const char *const *extra)
 	const char *argv[32];
 	int n = 0;
 	snprintf(bin, sizeof bin, "%s/rmond", harness_build_dir());
+	/* RMON_VALGRIND=1: the daemon runs under memcheck; any error or
+	 * definite leak makes it exit 99, which harness_stop reports. */
+	int vg = getenv("RMON_VALGRIND") != NULL;
+	if (vg) {
+		argv[n++] = "/usr/bin/valgrind";
+		argv[n++] = "--quiet";
+		argv[n++] = "--error-exitcode=99";
+		argv[n++] = "--leak-check=full";
+		argv[n++] = "--errors-for-leak-kinds=definite";
+		argv[n++] = "--show-leak-kinds=definite";
+	}
 	argv[n++] = bin;
 	argv[n++] = "--foreground";
 	argv[n++] = "--socket";
@@ -81,10 +92,10 @@ int harness_start(struct daemon_proc *d, const char *const *extra)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		execv(bin, (char *const *)argv);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {   /* up to 5 s */
+	for (int i = 0; i < (vg ? 6000 : 500); i++) {   /* up to 5 s (60 s under valgrind) */
 		int fd = harness_connect(d->sock);
 		if (fd >= 0) {
 			close(fd);
@@ -105,7 +116,7 @@ int harness_stop(struct daemon_proc *d)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	for (int i = 0; i < 1000; i++) {   /* up to 10 s */
+	for (int i = 0; i < 6000; i++) {   /* up to 60 s (valgrind is slow to exit) */
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
