@@ -1,4 +1,5 @@
 #include "conn.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,13 +20,6 @@ struct write_req {
 	char *data;
 	size_t len;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Who is on the other end: SO_PEERCRED where the OS has it, else
  * getpeereid (BSD, macOS), which gives no pid. */
@@ -145,7 +139,7 @@ static void conn_write(struct conn *c, char *data, size_t len)
 	}
 	c->queued += len;
 	if (!conn_has_room(c) && !c->full_since)
-		c->full_since = mono_ns();
+		c->full_since = clock_mono_ns();
 }
 
 void reply_begin(struct reply *r)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "proto.h"
 #include "log.h"
@@ -357,7 +358,6 @@ int main(int argc, char **argv)
 	struct rmond *d = &the_rmond;
 	struct options o = { 0 };
 	int report_fd = -1;
-	struct timespec ts;
 
 	signal(SIGPIPE, SIG_IGN);
 	d->sampler.env.procfd = d->sampler.env.sysfd = -1;
@@ -374,10 +374,8 @@ int main(int argc, char **argv)
 		perror("rmond: fork");
 		return 1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	d->started_rt_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	d->started_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	d->started_rt_ns = clock_rt_ns();
+	d->started_mono_ns = clock_mono_ns();
 	int rc = start(d, report_fd);
 	if (rc == 0)
 		uv_run(d->loop, UV_RUN_DEFAULT);

@@ -1,17 +1,11 @@
 #include "sampler.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int sampler_open(struct sampler *s, const struct collect_env *env, uint64_t interval_ns)
 {

@@ -1,4 +1,5 @@
 #include "server.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +15,6 @@
 
 #include "conn.h"
 #include "log.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void on_connection(uv_stream_t *listener, int status)
 {
@@ -126,7 +120,7 @@ static int listen_socket(struct server *srv, const struct server_opts *o, char *
 static void housekeeping(uv_timer_t *t)
 {
 	struct server *srv = t->data;
-	uint64_t now = mono_ns();
+	uint64_t now = clock_mono_ns();
 	for (struct conn *c = srv->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->full_since && now - c->full_since > srv->stuck_timeout_ns) {

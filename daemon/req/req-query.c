@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "req.h"
+#include "clock.h"
 #include "rmond.h"
 
 #define QUERY_CHUNK 4096          /* points per series event */
@@ -304,13 +305,6 @@ static void query_cancel(struct stream *st, struct conn *c)
 
 static const struct stream_ops query_ops = { query_pump, NULL, query_free, query_cancel };
 
-static uint64_t now_rt_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* since/until/step/agg; sends bad_args and returns -1 on error. */
 static int parse_range(struct conn *c, const struct msg_request *req, struct query *q)
 {
@@ -320,7 +314,7 @@ static int parse_range(struct conn *c, const struct msg_request *req, struct que
 		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "since: expected a uint (ns since the epoch)");
 		return -1;
 	}
-	q->until = now_rt_ns();
+	q->until = clock_rt_ns();
 	if ((o = msg_map_get(req->args, "until")) && !msg_get_u64(req->args, "until", &q->until)) {
 		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "until: expected a uint (ns since the epoch)");
 		return -1;

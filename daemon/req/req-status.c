@@ -4,14 +4,8 @@
 #include <unistd.h>
 
 #include "req.h"
+#include "clock.h"
 #include "rmond.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void pack_server(msgpack_packer *pk)
 {
@@ -21,7 +15,7 @@ static void pack_server(msgpack_packer *pk)
 	msg_pack_kv_str(pk, "version", RMON_VERSION);
 	msg_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	msg_pack_kv_u64(pk, "started_ns", d->started_rt_ns);
-	msg_pack_kv_f64(pk, "uptime_s", (double)(mono_ns() - d->started_mono_ns) / 1e9);
+	msg_pack_kv_f64(pk, "uptime_s", (double)(clock_mono_ns() - d->started_mono_ns) / 1e9);
 	msg_pack_kv_str(pk, "socket", d->server.path);
 	msg_pack_kv_str(pk, "config", d->config_path);
 }
