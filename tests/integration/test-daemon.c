@@ -299,6 +299,55 @@ static void test_restart_keeps_history(void **state)
 	assert_true(older > 0);
 }
 
+static void test_socket_mode(void **state)
+{
+	struct stat st;
+	(void)state;
+	assert_int_equal(stat(the_daemon.sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, geteuid() == 0 ? 0660 : 0600);
+}
+
+/* A broken config names file:line:col, and rmond refuses to start. */
+static void test_broken_config_refused(void **state)
+{
+	char out[4096], err[4096], cfg[400], sock[400], want[500];
+	(void)state;
+	snprintf(cfg, sizeof cfg, "%s/bad.yaml", the_daemon.dir);
+	snprintf(sock, sizeof sock, "%s/other.sock", the_daemon.dir);
+	FILE *f = fopen(cfg, "w");
+	assert_non_null(f);
+	fputs("ring:\n  budget: lots\n", f);
+	fclose(f);
+	const char *argv[] = { "rmond", "--foreground", "--config", cfg, "--socket", sock, NULL };
+	assert_int_equal(harness_run(argv, out, sizeof out, err, sizeof err), 1);
+	snprintf(want, sizeof want, "%s:2:11:", cfg);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(access(sock, F_OK), -1);
+}
+
+/* A socket file with no daemon behind it is replaced. */
+static void test_stale_socket_replaced(void **state)
+{
+	struct daemon_proc d;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	(void)state;
+	harness_init(&d);
+	size_t len = strlen(d.sock);
+	assert_true(len < sizeof sa.sun_path);
+	memcpy(sa.sun_path, d.sock, len + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(fd);   /* the file stays, nobody listens */
+	const char *extra[] = { "--memory", NULL };
+	assert_int_equal(harness_start(&d, extra), 0);
+	fd = harness_hello(d.sock);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(harness_stop(&d), 0);
+	harness_cleanup(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +356,9 @@ int main(void)
 		cmocka_unit_test(test_query_formats),
 		cmocka_unit_test(test_not_running),
 		cmocka_unit_test(test_second_daemon_refused),
+		cmocka_unit_test(test_socket_mode),
+		cmocka_unit_test(test_broken_config_refused),
+		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_bad_garbage),
 		cmocka_unit_test(test_bad_oversized),
 		cmocka_unit_test(test_bad_truncated_and_disconnect),
