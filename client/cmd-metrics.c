@@ -18,11 +18,6 @@ static const struct cmd_opt metrics_opts[] = {
 	{ NULL, 0, NULL, NULL, false }
 };
 
-static const char *type_name(enum rm_type t)
-{
-	return t == RM_U64 ? "u64" : "f64";
-}
-
 /* "system.load1" or "cpu:*.busy_pct": a selector that matches the field. */
 static void pattern(char *buf, size_t len, const struct rm_kind_desc *k, const struct rm_field *f)
 {
@@ -37,7 +32,7 @@ void cmd_metrics_list(FILE *f)
 		fprintf(f, "%s%s: %s\n", i ? "\n" : "", k->name, k->help);
 		for (unsigned j = 0; j < k->nfields; j++) {
 			pattern(sel, sizeof sel, k, &k->fields[j]);
-			fprintf(f, "  %-30s %s %-5s %s\n", sel, type_name(k->fields[j].type),
+			fprintf(f, "  %-30s %s %-5s %s\n", sel, schema_type_name(k->fields[j].type),
 				k->fields[j].unit, k->fields[j].help);
 		}
 	}
@@ -62,7 +57,7 @@ void cmd_metrics_json(FILE *f)
 		for (unsigned j = 0; j < k->nfields; j++) {
 			fputs(j ? ",{" : "{", f);
 			json_kv(f, "name", k->fields[j].name, false);
-			json_kv(f, "type", type_name(k->fields[j].type), true);
+			json_kv(f, "type", schema_type_name(k->fields[j].type), true);
 			json_kv(f, "unit", k->fields[j].unit, true);
 			json_kv(f, "help", k->fields[j].help, true);
 			fputc('}', f);
@@ -145,7 +140,7 @@ void cmd_metrics_markdown(FILE *f)
 			k->keyed ? " One record per instance (`KEY`)." : "");
 		for (unsigned j = 0; j < k->nfields; j++) {
 			pattern(sel, sizeof sel, k, &k->fields[j]);
-			fprintf(f, "| `%s` | %s | ", sel, type_name(k->fields[j].type));
+			fprintf(f, "| `%s` | %s | ", sel, schema_type_name(k->fields[j].type));
 			md_cell(f, k->fields[j].unit);
 			fputs(" | ", f);
 			md_cell(f, k->fields[j].help);

@@ -1058,3 +1058,8 @@ uint64_t ring_seek_time(const struct ring *r, unsigned lane, uint64_t ts_ns)
 		lo++;
 	return lo;
 }
+
+size_t ring_slot_bytes(uint32_t rec_size)
+{
+	return SLOT_HDR + (((size_t)rec_size + 7u) & ~(size_t)7u);
+}

@@ -68,6 +68,10 @@ int ring_lane(const struct ring *r, uint32_t id);
 uint64_t ring_capacity(const struct ring *r, unsigned lane);
 uint32_t ring_rec_size(const struct ring *r, unsigned lane);
 size_t ring_bytes(const struct ring *r);   /* size of the whole region */
+
+/* Bytes one record of rec_size occupies in a lane (its slot): what a
+ * memory budget must count. */
+size_t ring_slot_bytes(uint32_t rec_size);
 int ring_is_file(const struct ring *r);
 
 /* Records ever written to the lane: the next record gets this number. */

@@ -9,6 +9,9 @@ static const struct rm_field cpu_fields[] = { RM_FIELDS_CPU(RM_FIELD_DESC) };
 static const struct rm_field disk_fields[] = { RM_FIELDS_DISK(RM_FIELD_DESC) };
 static const struct rm_field net_fields[] = { RM_FIELDS_NET(RM_FIELD_DESC) };
 static const struct rm_field temp_fields[] = { RM_FIELDS_TEMP(RM_FIELD_DESC) };
+static const struct rm_field proc_fields[] = { RM_FIELDS_PROC(RM_FIELD_DESC) };
+static const struct rm_field thread_fields[] = { RM_FIELDS_THREAD(RM_FIELD_DESC) };
+static const struct rm_field mark_fields[] = { RM_FIELDS_MARK(RM_FIELD_DESC) };
 #undef RM_FIELD_DESC
 
 #define NELEM(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
@@ -21,6 +24,9 @@ static const struct rm_field temp_fields[] = { RM_FIELDS_TEMP(RM_FIELD_DESC) };
 #define DISK_fields disk_fields
 #define NET_fields net_fields
 #define TEMP_fields temp_fields
+#define PROC_fields proc_fields
+#define THREAD_fields thread_fields
+#define MARK_fields mark_fields
 const struct rm_kind_desc rm_kinds[RM_KIND__COUNT] = { RM_KINDS(RM_KIND_DESC) };
 #undef RM_KIND_DESC
 
@@ -30,7 +36,16 @@ _Static_assert(RM_CPU__COUNT <= RM_FIELDS_MAX, "cpu kind too wide");
 _Static_assert(RM_DISK__COUNT <= RM_FIELDS_MAX, "disk kind too wide");
 _Static_assert(RM_NET__COUNT <= RM_FIELDS_MAX, "net kind too wide");
 _Static_assert(RM_TEMP__COUNT <= RM_FIELDS_MAX, "temp kind too wide");
+_Static_assert(RM_PROC__COUNT <= RM_FIELDS_MAX, "proc kind too wide");
+_Static_assert(RM_THREAD__COUNT <= RM_FIELDS_MAX, "thread kind too wide");
+_Static_assert(RM_MARK__COUNT <= RM_FIELDS_MAX, "mark kind too wide");
 _Static_assert(offsetof(struct rm_rec, ts_ns) == 0, "ring relies on ts first");
+
+const char *schema_type_name(enum rm_type t)
+{
+	static const char *const names[] = { "u64", "f64", "char" };
+	return names[t];
+}
 
 size_t schema_rec_size(enum rm_kind kind)
 {
@@ -92,4 +107,12 @@ void rec_init(struct rm_rec *r, uint64_t ts_ns, const char *key)
 			n = sizeof r->key - 1;
 		memcpy(r->key, key, n);
 	}
+}
+
+void rec_set_label(struct rm_rec *r, const char *label, size_t len)
+{
+	if (len >= sizeof r->label)
+		len = sizeof r->label - 1;
+	memcpy(r->label, label, len);
+	r->label[len] = '\0';
 }

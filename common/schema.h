@@ -15,6 +15,7 @@
 #include "schema.def"
 
 #define RM_KEY_MAX 32    /* instance key incl. NUL: "3", "all", "eth0" */
+#define RM_LABEL_MAX 64  /* comm, thread name, mark text (kernel names reach 63) */
 #define RM_FIELDS_MAX 64 /* fits the presence bitmap */
 
 enum rm_kind {
@@ -44,13 +45,28 @@ enum rm_net_field {
 	RM_FIELDS_NET(RM_F_NET)
 #undef RM_F_NET
 	RM_NET__COUNT };
+enum rm_proc_field {
+#define RM_F_PROC(ID, n, t, u, h) RM_PROC_##ID,
+	RM_FIELDS_PROC(RM_F_PROC)
+#undef RM_F_PROC
+	RM_PROC__COUNT };
+enum rm_thread_field {
+#define RM_F_THREAD(ID, n, t, u, h) RM_THREAD_##ID,
+	RM_FIELDS_THREAD(RM_F_THREAD)
+#undef RM_F_THREAD
+	RM_THREAD__COUNT };
+enum rm_mark_field {
+#define RM_F_MARK(ID, n, t, u, h) RM_MARK_##ID,
+	RM_FIELDS_MARK(RM_F_MARK)
+#undef RM_F_MARK
+	RM_MARK__COUNT };
 enum rm_temp_field {
 #define RM_F_TEMP(ID, n, t, u, h) RM_TEMP_##ID,
 	RM_FIELDS_TEMP(RM_F_TEMP)
 #undef RM_F_TEMP
 	RM_TEMP__COUNT };
 
-enum rm_type { RM_U64, RM_F64 };
+enum rm_type { RM_U64, RM_F64, RM_CHAR };
 
 struct rm_field {
 	const char *name;
@@ -73,10 +89,14 @@ struct rm_rec {
 	uint64_t ts_ns;        /* CLOCK_REALTIME, ns; must stay first */
 	uint64_t present;      /* bit i set: v[i] is a reading */
 	char key[RM_KEY_MAX];  /* instance key, "" for unkeyed kinds */
+	char label[RM_LABEL_MAX]; /* a name that is not a number: comm, mark text; or "" */
 	double v[RM_FIELDS_MAX];
 };
 
 extern const struct rm_kind_desc rm_kinds[RM_KIND__COUNT];
+
+/* "u64", "f64", "char" */
+const char *schema_type_name(enum rm_type t);
 
 /* Bytes of a stored record of this kind (header + its values). */
 size_t schema_rec_size(enum rm_kind kind);
@@ -93,6 +113,7 @@ uint64_t schema_hash(void);
 
 /* Record helpers: clear (ts, key, presence), set a value, test one. */
 void rec_init(struct rm_rec *r, uint64_t ts_ns, const char *key);
+void rec_set_label(struct rm_rec *r, const char *label, size_t len);
 static inline void rec_set(struct rm_rec *r, int field, double v)
 {
 	r->v[field] = v;

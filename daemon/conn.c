@@ -220,9 +220,10 @@ void conn_pump(struct conn *c)
 			next = st->next;
 			if (!conn_has_room(c))
 				break;
-			if (st->ops->pump(st, c) == 0)
+			int rc = st->ops->pump(st, c);
+			if (rc == STREAM_DONE)
 				conn_remove_stream(c, st);
-			else
+			else if (rc == STREAM_MORE)
 				progress = true;
 		}
 	}

@@ -26,9 +26,12 @@ struct conn;
 struct server;
 struct stream;
 
+enum { STREAM_DONE = 0, STREAM_MORE = 1, STREAM_IDLE = 2 };
+
 struct stream_ops {
-	/* Produce a bounded amount of output.  Return 1 when there is more to
-	 * do, 0 when the stream has ended (it has sent its final reply). */
+	/* Produce a bounded amount of output.  Return STREAM_MORE when it
+	 * produced some and has more, STREAM_IDLE when it waits for new
+	 * samples, STREAM_DONE when it has ended (its final reply is sent). */
 	int (*pump)(struct stream *st, struct conn *c);
 	/* New samples were committed (streams that follow the live ring). */
 	void (*on_tick)(struct stream *st, struct conn *c);

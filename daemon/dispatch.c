@@ -9,6 +9,9 @@ static const struct req_entry *const req_table[PROTO_OP__COUNT] = {
 	[PROTO_OP_QUERY] = &req_query,
 	[PROTO_OP_SCHEMA] = &req_schema,
 	[PROTO_OP_CANCEL] = &req_cancel,
+	[PROTO_OP_WATCH] = &req_watch,
+	[PROTO_OP_TOP] = &req_top,
+	[PROTO_OP_MARK] = &req_mark,
 };
 
 int dispatch_has_op(enum proto_op op)

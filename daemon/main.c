@@ -148,32 +148,53 @@ static int load_config(struct rmond *d, const struct options *o)
 	return 0;
 }
 
-/* Each lane holds retention x rate records of its kind, instances counted
- * by a baseline sample (plus headroom for devices that appear later),
- * scaled down together when the total exceeds the budget. */
+/* Host lanes (system, cpu, disk, net, temp) hold retention x rate x
+ * instances, instances counted by a baseline sample (plus headroom for
+ * devices that appear later), within half the budget.  Process history
+ * varies with what is tracked, so the proc and thread lanes share what is
+ * left (a third and two thirds); marks get a fixed lane. */
+#define MARK_CAPACITY 8192
+
+static int is_process_kind(int k)
+{
+	return k == RM_KIND_PROC || k == RM_KIND_THREAD;
+}
+
 static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KIND__COUNT],
                            struct ring_lane_spec *specs)
 {
 	uint64_t ticks = cfg->ring_retention_ns / cfg->system_interval_ns;
-	uint64_t total = 0;
-	unsigned n = 0;
+	uint64_t host = 0, budget = cfg->ring_budget_bytes;
 	for (int k = 0; k < RM_KIND__COUNT; k++) {
 		uint64_t per_tick = counts[k] + (rm_kinds[k].keyed ? counts[k] / 4 + 1 : 0);
-		if (!per_tick)
-			per_tick = 1;
-		specs[n] = (struct ring_lane_spec){ (uint32_t)k, (uint32_t)schema_rec_size((enum rm_kind)k),
-		                                    per_tick * (ticks ? ticks : 1) };
-		total += specs[n].capacity * specs[n].rec_size;
-		n++;
+		specs[k] = (struct ring_lane_spec){ (uint32_t)k, (uint32_t)schema_rec_size((enum rm_kind)k),
+		                                    (per_tick ? per_tick : 1) * (ticks ? ticks : 1) };
+		if (k == RM_KIND_MARK)
+			specs[k].capacity = MARK_CAPACITY;
+		if (!is_process_kind(k))
+			host += specs[k].capacity * ring_slot_bytes(specs[k].rec_size);
 	}
-	if (total > cfg->ring_budget_bytes) {
-		double scale = (double)cfg->ring_budget_bytes / (double)total;
-		for (unsigned i = 0; i < n; i++) {
-			uint64_t cap = (uint64_t)((double)specs[i].capacity * scale);
-			specs[i].capacity = cap < 64 ? 64 : cap;
+	if (host > budget / 2) {
+		double scale = (double)(budget / 2) / (double)host;
+		host = 0;
+		for (int k = 0; k < RM_KIND__COUNT; k++) {
+			if (is_process_kind(k) || k == RM_KIND_MARK)
+				continue;
+			uint64_t cap = (uint64_t)((double)specs[k].capacity * scale);
+			specs[k].capacity = cap < 64 ? 64 : cap;
 		}
+		for (int k = 0; k < RM_KIND__COUNT; k++)
+			if (!is_process_kind(k))
+				host += specs[k].capacity * ring_slot_bytes(specs[k].rec_size);
 	}
-	return n;
+	/* what is left, less a little for the file's and lanes' headers */
+	uint64_t rest = budget > host + 65536 ? budget - host - 65536 : 0;
+	specs[RM_KIND_PROC].capacity = rest / 3 / ring_slot_bytes(specs[RM_KIND_PROC].rec_size);
+	specs[RM_KIND_THREAD].capacity = rest / 3 * 2 / ring_slot_bytes(specs[RM_KIND_THREAD].rec_size);
+	for (int k = 0; k < RM_KIND__COUNT; k++)
+		if (specs[k].capacity < 64)
+			specs[k].capacity = 64;
+	return RM_KIND__COUNT;
 }
 
 static int open_ring(struct rmond *d, const unsigned counts[RM_KIND__COUNT])
@@ -227,6 +248,7 @@ static void stop_daemon(struct rmond *d, const char *why)
 	log_info("%s: stopping", why);
 	notify_send("STOPPING=1");
 	sampler_stop(&d->sampler);
+	procs_stop(d->procs);
 	ring_sync(d->ring);
 	server_close(&d->server);
 	uv_close((uv_handle_t *)&d->tick_async, NULL);
@@ -297,6 +319,35 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
+/* Process tracking is optional: without a process table rmond still
+ * serves system metrics, and status says so. */
+static int start_procs(struct rmond *d, const struct collect_env *env)
+{
+	const struct config *c = &d->cfg;
+	struct procs_opts po = { c->procs_scan_interval_ns, c->procs_tracked_interval_ns,
+	                         c->procs_pss_interval_ns, c->procs_top_n, c->procs_max_watches };
+	char err[512];
+	classifier_init(&d->cls);
+	for (unsigned i = 0; i < c->nclassify; i++) {
+		const struct config_rule *r = &c->classify[i];
+		struct classify_spec spec = { r->name, r->category, r->field, r->pattern };
+		if (classifier_add(&d->cls, &spec, err, sizeof err) < 0) {
+			log_errx("%s:%u:%u: %s", d->config_path, r->line, r->col, err);
+			return -1;
+		}
+	}
+	if (procs_open(&d->procs, env, &po, &d->cls) < 0) {
+		d->procs = NULL;
+		return 0;
+	}
+	if (procs_start(d->procs, d->ring, on_sampler_tick, d) < 0) {
+		procs_close(d->procs);
+		d->procs = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int start(struct rmond *d, int report_fd)
 {
 	unsigned counts[RM_KIND__COUNT];
@@ -346,6 +397,10 @@ static int start(struct rmond *d, int report_fd)
 		report(report_fd, "-cannot start the sampler thread");
 		return -1;
 	}
+	if (start_procs(d, &env) < 0) {
+		report(report_fd, "-cannot start the process thread");
+		return -1;
+	}
 	log_info("rmond %s listening on %s, sampling every %.0f ms", RMON_VERSION,
 	         d->cfg.socket, (double)d->cfg.system_interval_ns / 1e6);
 	report(report_fd, "+");
@@ -382,6 +437,8 @@ int main(int argc, char **argv)
 	else
 		server_close(&d->server);
 	sampler_close(&d->sampler);
+	procs_close(d->procs);
+	classifier_free(&d->cls);
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	uv_loop_close(d->loop);
 	ring_close(d->ring);

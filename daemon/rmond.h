@@ -10,7 +10,9 @@
 
 #include <uv.h>
 
+#include "classify.h"
 #include "config.h"
+#include "procs.h"
 #include "ring.h"
 #include "sampler.h"
 #include "server.h"
@@ -23,6 +25,8 @@ struct rmond {
 	struct ring *ring;
 	struct ring_open_info ring_info;
 	struct sampler sampler;
+	struct classifier cls;
+	struct procs *procs;          /* NULL: no process table on this machine */
 	struct server server;
 	uv_loop_t *loop;
 	uv_async_t tick_async;

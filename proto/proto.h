@@ -20,7 +20,10 @@
 	OP(GET, "get", "latest value of each metric a selector matches")      \
 	OP(QUERY, "query", "history from the ring, raw or aggregated per step (streamed)") \
 	OP(SCHEMA, "schema", "every record kind and field, with type, unit and help") \
-	OP(CANCEL, "cancel", "end a stream early")
+	OP(CANCEL, "cancel", "end a stream early")                            \
+	OP(WATCH, "watch", "follow processes (and their threads, children) live (streamed)") \
+	OP(TOP, "top", "the process table, sorted by CPU, memory or I/O")     \
+	OP(MARK, "mark", "write an annotation into the mark lane")
 
 enum proto_op {
 #define PROTO_OP_ENUM(ID, name, help) PROTO_OP_##ID,

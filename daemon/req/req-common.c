@@ -37,8 +37,14 @@ int req_parse_selectors(struct conn *c, const struct msg_request *req,
 
 void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r)
 {
+	req_pack_record_extra(pk, kind, r, 0);
+}
+
+void req_pack_record_extra(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r,
+                           uint32_t extra)
+{
 	const struct rm_kind_desc *kd = &rm_kinds[kind];
-	uint32_t n = 1 + (kd->keyed ? 1u : 0u);
+	uint32_t n = 1 + (kd->keyed ? 1u : 0u) + (r->label[0] ? 1u : 0u) + extra;
 	for (unsigned i = 0; i < kd->nfields; i++)
 		n += (uint32_t)rec_has(r, (int)i);
 	msgpack_pack_map(pk, n);
@@ -46,6 +52,10 @@ void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec 
 	if (kd->keyed) {
 		msg_pack_str(pk, "key");
 		msgpack_pack_str_with_body(pk, r->key, strnlen(r->key, sizeof r->key));
+	}
+	if (r->label[0]) {
+		msg_pack_str(pk, "label");
+		msgpack_pack_str_with_body(pk, r->label, strnlen(r->label, sizeof r->label));
 	}
 	for (unsigned i = 0; i < kd->nfields; i++)
 		if (rec_has(r, (int)i))
@@ -57,16 +67,37 @@ int req_lane(enum rm_kind kind)
 	return the_rmond.ring ? ring_lane(the_rmond.ring, (uint32_t)kind) : -1;
 }
 
-/* Walk back from the head past records of a tick still being written
- * (newer than the last committed tick) to the newest committed tick. */
+/* The committed tick of a lane's writer: the sampler for host kinds, the
+ * procs thread for processes and threads; marks are written by the loop
+ * itself, so all of them are committed. */
+static uint64_t committed_ns(enum rm_kind kind)
+{
+	if (kind == RM_KIND_MARK)
+		return UINT64_MAX;
+	if (kind == RM_KIND_PROC || kind == RM_KIND_THREAD) {
+		struct procs_stats ps;
+		if (!the_rmond.procs)
+			return 0;
+		procs_get_stats(the_rmond.procs, &ps);
+		return ps.last_tick_rt_ns;
+	}
+	struct sampler_stats st;
+	sampler_get_stats(&the_rmond.sampler, &st);
+	return st.last_tick_ns;
+}
+
 unsigned req_latest(enum rm_kind kind, struct rm_rec **out)
 {
-	struct sampler_stats st;
-	int lane = req_lane(kind);
+	return req_latest_lane(req_lane(kind), committed_ns(kind), out);
+}
+
+/* Walk back from the head past records of a tick still being written
+ * (newer than the last committed tick) to the newest committed tick. */
+unsigned req_latest_lane(int lane, uint64_t committed, struct rm_rec **out)
+{
 	*out = NULL;
 	if (lane < 0)
 		return 0;
-	sampler_get_stats(&the_rmond.sampler, &st);
 	struct ring *ring = the_rmond.ring;
 	uint64_t head = ring_head(ring, (unsigned)lane), tail = ring_tail(ring, (unsigned)lane);
 	uint64_t tick_ts = 0, first = head;
@@ -74,7 +105,7 @@ unsigned req_latest(enum rm_kind kind, struct rm_rec **out)
 	for (uint64_t n = head; n > tail; n--) {
 		if (ring_read(ring, (unsigned)lane, n - 1, &r) < 0)
 			break;
-		if (r.ts_ns > st.last_tick_ns)
+		if (r.ts_ns > committed)
 			continue;
 		if (tick_ts && r.ts_ns != tick_ts)
 			break;

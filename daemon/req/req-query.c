@@ -271,9 +271,9 @@ static int query_pump(struct stream *st, struct conn *c)
 	if (q->buffered >= QUERY_BUFFERED_MAX)
 		flush_all(q, c, 0);
 	if (q->pass < q->nsels)
-		return 1;
+		return STREAM_MORE;
 	finish(q, c);
-	return 0;
+	return STREAM_DONE;
 }
 
 static void query_free(struct stream *st)

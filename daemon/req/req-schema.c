@@ -20,7 +20,7 @@ static void schema_exec(struct conn *c, const struct msg_request *req)
 		for (unsigned i = 0; i < kd->nfields; i++) {
 			msgpack_pack_map(&r.pk, 4);
 			msg_pack_kv_str(&r.pk, "name", kd->fields[i].name);
-			msg_pack_kv_str(&r.pk, "type", kd->fields[i].type == RM_U64 ? "u64" : "f64");
+			msg_pack_kv_str(&r.pk, "type", schema_type_name(kd->fields[i].type));
 			msg_pack_kv_str(&r.pk, "unit", kd->fields[i].unit);
 			msg_pack_kv_str(&r.pk, "help", kd->fields[i].help);
 		}

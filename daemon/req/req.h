@@ -7,7 +7,7 @@
 #include "selector.h"
 
 extern const struct req_entry req_hello, req_status, req_get, req_query,
-	req_schema, req_cancel;
+	req_schema, req_cancel, req_watch, req_top, req_mark;
 
 #define REQ_SELECTORS_MAX 256
 
@@ -23,6 +23,20 @@ void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec 
  * a malloc'd array the caller frees.  Returns how many (0, *out NULL, when
  * the lane is empty or absent). */
 unsigned req_latest(enum rm_kind kind, struct rm_rec **out);
+
+/* The same for any lane, given the newest tick its writer has committed. */
+unsigned req_latest_lane(int lane, uint64_t committed_ns, struct rm_rec **out);
+
+/* Pack a record as req_pack_record does, leaving room for `extra` more
+ * key/value pairs that the caller packs right after. */
+void req_pack_record_extra(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r,
+                           uint32_t extra);
+
+struct proc_snap;
+/* A proc record plus its category, and its cmdline and exe when this
+ * peer may see them (root, the owner, or a uid the config allows). */
+void req_pack_proc(msgpack_packer *pk, const struct conn *c, const struct rm_rec *r,
+                   const struct proc_snap *s);
 
 /* The ring lane of a kind, or -1. */
 int req_lane(enum rm_kind kind);

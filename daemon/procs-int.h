@@ -1,0 +1,73 @@
+/* Private to procs.c and procs-watch.c. */
+#ifndef RMON_PROCS_INT_H
+#define RMON_PROCS_INT_H
+
+#include "procevents.h"
+#include "procs.h"
+
+struct member {
+	int32_t pid;
+	bool alive;
+	bool classified;
+	char category[CLASSIFY_NAME_MAX];
+	double cpu_s;        /* last known CPU time (exact at exit with accounting) */
+	uint64_t rss, pss;   /* last sample */
+};
+
+struct watch {
+	uint32_t id;         /* 0: free slot */
+	struct watch_spec spec;
+	struct member *m;
+	unsigned nm, capm;
+	struct watch_exit *exits;
+	unsigned nexits, capexits;
+	bool ended;
+	struct run_acct run;
+};
+
+struct procs {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;          /* guards everything below marked (L) */
+	pthread_cond_t cond;
+	bool stop;                     /* (L) */
+
+	struct procs_opts o;
+	struct collect_env env;
+	const struct classifier *cls;
+	struct proctab *pt;
+	struct procevents *pe;
+	struct ring *ring;
+	int lane_proc, lane_thread;
+	void (*on_tick)(void *);
+	void *on_tick_arg;
+
+	struct watch *watches;         /* (L) */
+	unsigned nwatches, capwatches; /* (L) */
+	uint32_t next_watch_id;        /* (L) */
+	uint64_t next_run_id;          /* (L) */
+
+	struct proc_snap *snap;        /* (L) sorted by pid */
+	unsigned nsnap;                /* (L) */
+	uint64_t snap_ts;              /* (L) */
+	struct procs_stats stats;      /* (L) */
+
+	/* procs thread only */
+	int32_t *tracked;
+	unsigned ntracked, captracked;
+	uint64_t tick_rt_ns;
+	struct rm_rec rec;
+};
+
+/* procs-watch.c, called with the lock held by the procs thread. */
+void procs__on_event(struct procs *p, const struct proc_ev *ev);
+void procs__adopt_children(struct procs *p);
+void procs__account(struct procs *p);
+void procs__member_gone(struct procs *p, int32_t pid);
+void procs__track_add(struct procs *p, int32_t pid);
+/* Append the live members of every watch to p->tracked. */
+void procs__watched_pids(struct procs *p);
+struct proc_snap *procs__snap_find(struct procs *p, int32_t pid);
+int procs__push_tracked(struct procs *p, int32_t pid);
+
+#endif

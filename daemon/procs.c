@@ -1,0 +1,451 @@
+/*
+ * The procs thread: scans, tracked sampling, the proc and thread lanes.
+ * Watches, membership and run accounting are in procs-watch.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "procs-int.h"
+
+static int cmp_snap_pid(const void *a, const void *b)
+{
+	const struct proc_snap *x = a, *y = b;
+	return (x->info.pid > y->info.pid) - (x->info.pid < y->info.pid);
+}
+
+struct proc_snap *procs__snap_find(struct procs *p, int32_t pid)
+{
+	struct proc_snap key;
+	key.info.pid = pid;
+	return bsearch(&key, p->snap, p->nsnap, sizeof *p->snap, cmp_snap_pid);
+}
+
+/* Category of a table entry: reuse the old snapshot's when the process is
+ * the same one and has not exec'd since, else classify.  Lock held. */
+static void snap_classify(struct procs *p, struct proc_snap *s)
+{
+	const struct proc_snap *old = procs__snap_find(p, s->info.pid);
+	if (old && old->info.start_ticks == s->info.start_ticks &&
+	    old->info.generation == s->info.generation) {
+		memcpy(s->category, old->category, sizeof s->category);
+		return;
+	}
+	snprintf(s->category, sizeof s->category, "%s",
+	         classify(p->cls, s->info.comm, s->info.exe, s->info.cmdline));
+}
+
+static int cmp_cpu_desc(const void *a, const void *b)
+{
+	const struct proc_snap *x = *(const struct proc_snap *const *)a;
+	const struct proc_snap *y = *(const struct proc_snap *const *)b;
+	return (x->info.cpu_pct < y->info.cpu_pct) - (x->info.cpu_pct > y->info.cpu_pct);
+}
+
+static int cmp_rss_desc(const void *a, const void *b)
+{
+	const struct proc_snap *x = *(const struct proc_snap *const *)a;
+	const struct proc_snap *y = *(const struct proc_snap *const *)b;
+	return (x->info.rss < y->info.rss) - (x->info.rss > y->info.rss);
+}
+
+void procs__track_add(struct procs *p, int32_t pid)
+{
+	for (unsigned i = 0; i < p->ntracked; i++)
+		if (p->tracked[i] == pid)
+			return;
+	if (p->ntracked == p->captracked) {
+		unsigned cap = p->captracked ? p->captracked * 2 : 64;
+		int32_t *t = realloc(p->tracked, cap * sizeof *t);
+		if (!t)
+			return;
+		p->tracked = t;
+		p->captracked = cap;
+	}
+	p->tracked[p->ntracked++] = pid;
+}
+
+/* Automatic tracking: rule-matched processes, then the top N by CPU and
+ * by memory.  Marks them in the snapshot.  Lock held. */
+static void mark_auto_tracked(struct procs *p)
+{
+	struct proc_snap **v = malloc((p->nsnap ? p->nsnap : 1) * sizeof *v);
+	if (!v)
+		return;
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nsnap; i++) {
+		struct proc_snap *s = &p->snap[i];
+		s->tracked = strcmp(s->category, "other") != 0 && !s->info.kthread;
+		if (!s->info.kthread && s->info.state != 'Z')
+			v[n++] = s;
+	}
+	unsigned top = p->o.top_n < n ? p->o.top_n : n;
+	qsort(v, n, sizeof *v, cmp_cpu_desc);
+	for (unsigned i = 0; i < top; i++)
+		v[i]->tracked |= v[i]->info.cpu_pct > 0;
+	qsort(v, n, sizeof *v, cmp_rss_desc);
+	for (unsigned i = 0; i < top; i++)
+		v[i]->tracked = true;
+	free(v);
+}
+
+/* A full scan, and a new snapshot built from it. */
+static void do_scan(struct procs *p, uint64_t mono)
+{
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	int n = proctab_scan(p->pt, mono);
+	if (n < 0) {
+		log_warnx("process scan failed: %s", strerror(-n));
+		return;
+	}
+	unsigned count = proctab_count(p->pt);
+	struct proc_snap *snap = calloc(count ? count : 1, sizeof *snap);
+	if (!snap)
+		return;
+	for (unsigned i = 0; i < count; i++)
+		snap[i].info = *proctab_at(p->pt, i);
+	qsort(snap, count, sizeof *snap, cmp_snap_pid);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < count; i++)
+		snap_classify(p, &snap[i]);
+	free(p->snap);
+	p->snap = snap;
+	p->nsnap = count;
+	p->snap_ts = clock_rt_ns();
+	mark_auto_tracked(p);
+	procs__adopt_children(p);
+	p->stats.scans++;
+	p->stats.processes = count;
+	p->stats.scan_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void on_event(void *arg, const struct proc_ev *ev)
+{
+	procs__on_event(arg, ev);
+}
+
+static void drain_events(struct procs *p)
+{
+	if (!p->pe)
+		return;
+	pthread_mutex_lock(&p->lock);
+	int rc = procevents_read(p->pe, on_event, p);
+	if (rc == -ENOBUFS)
+		p->stats.events_lost++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void push_thread(void *arg, const struct thread_info *ti)
+{
+	struct procs *p = arg;
+	struct rm_rec *r = &p->rec;
+	char key[RM_KEY_MAX];
+	snprintf(key, sizeof key, "%d/%d", (int)ti->pid, (int)ti->tid);
+	rec_init(r, p->tick_rt_ns, key);
+	rec_set_label(r, ti->name, strnlen(ti->name, sizeof ti->name));
+	rec_set(r, RM_THREAD_TID, ti->tid);
+	rec_set(r, RM_THREAD_PID, ti->pid);
+	rec_set(r, RM_THREAD_STATE, (unsigned char)ti->state);
+	rec_set(r, RM_THREAD_LAST_CPU, ti->last_cpu);
+	if (ti->have & THREAD_HAVE_RATES) {
+		rec_set(r, RM_THREAD_CPU, ti->cpu_pct);
+		rec_set(r, RM_THREAD_USER, ti->user_pct);
+		rec_set(r, RM_THREAD_SYSTEM, ti->sys_pct);
+	}
+	if ((ti->have & THREAD_HAVE_SCHED) && (ti->have & THREAD_HAVE_RATES)) {
+		rec_set(r, RM_THREAD_CTXSW_PS, ti->ctxsw_ps);
+		rec_set(r, RM_THREAD_WAIT_PCT, ti->runq_wait_pct);
+	}
+	if ((ti->have & THREAD_HAVE_IO) && (ti->have & THREAD_HAVE_RATES)) {
+		rec_set(r, RM_THREAD_READ_BPS, ti->read_bps);
+		rec_set(r, RM_THREAD_WRITE_BPS, ti->write_bps);
+	}
+	if (p->lane_thread >= 0)
+		ring_push(p->ring, (unsigned)p->lane_thread, r);
+}
+
+static void fill_proc_rec(struct rm_rec *r, const struct proc_info *in, uint64_t ts)
+{
+	char key[RM_KEY_MAX];
+	snprintf(key, sizeof key, "%d", (int)in->pid);
+	rec_init(r, ts, key);
+	rec_set_label(r, in->comm, strnlen(in->comm, sizeof in->comm));
+	rec_set(r, RM_PROC_PID, in->pid);
+	rec_set(r, RM_PROC_PPID, in->ppid);
+	rec_set(r, RM_PROC_STATE, (unsigned char)in->state);
+	rec_set(r, RM_PROC_THREADS, in->threads);
+	rec_set(r, RM_PROC_START, in->start_time);
+	rec_set(r, RM_PROC_CPU_TIME, in->cpu_time_s);
+	if (in->have & PROC_HAVE_CTX)
+		rec_set(r, RM_PROC_UID, in->uid);
+	if (in->have & PROC_HAVE_MEM) {
+		rec_set(r, RM_PROC_RSS, (double)in->rss);
+		rec_set(r, RM_PROC_VMS, (double)in->vms);
+	}
+	if (in->have & PROC_HAVE_PSS)
+		rec_set(r, RM_PROC_PSS, (double)in->pss);
+	if (in->have & PROC_HAVE_RATES) {
+		rec_set(r, RM_PROC_CPU, in->cpu_pct);
+		rec_set(r, RM_PROC_USER, in->user_pct);
+		rec_set(r, RM_PROC_SYSTEM, in->sys_pct);
+		rec_set(r, RM_PROC_MAJFLT_PS, in->majflt_ps);
+		rec_set(r, RM_PROC_MINFLT_PS, in->minflt_ps);
+		if (in->have & PROC_HAVE_CTX) {
+			rec_set(r, RM_PROC_VCTX_PS, in->vctx_ps);
+			rec_set(r, RM_PROC_NVCTX_PS, in->nvctx_ps);
+		}
+	}
+	if (in->have & PROC_HAVE_IO_RATES) {
+		rec_set(r, RM_PROC_READ_BPS, in->read_bps);
+		rec_set(r, RM_PROC_WRITE_BPS, in->write_bps);
+	}
+}
+
+/* Put a freshly sampled process into the snapshot: a process forked
+ * since the last scan is added (and classified) now, not a second later. */
+static void snap_upsert(struct procs *p, const struct proc_info *in)
+{
+	pthread_mutex_lock(&p->lock);
+	struct proc_snap *s = procs__snap_find(p, in->pid);
+	bool same = s && s->info.start_ticks == in->start_ticks &&
+	            s->info.generation == in->generation;
+	if (!same) {
+		struct proc_snap fresh = { .info = *in, .tracked = true };
+		snprintf(fresh.category, sizeof fresh.category, "%s",
+		         classify(p->cls, in->comm, in->exe, in->cmdline));
+		if (s) {
+			*s = fresh;
+		} else {
+			struct proc_snap *ns = realloc(p->snap, (p->nsnap + 1) * sizeof *ns);
+			if (ns) {
+				p->snap = ns;
+				unsigned at = 0;
+				while (at < p->nsnap && p->snap[at].info.pid < in->pid)
+					at++;
+				memmove(&p->snap[at + 1], &p->snap[at], (p->nsnap - at) * sizeof *ns);
+				p->snap[at] = fresh;
+				p->nsnap++;
+			}
+		}
+	} else {
+		s->info = *in;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sample one tracked process and its threads into the ring; update its
+ * snapshot entry.  Returns -ESRCH when it is gone. */
+int procs__push_tracked(struct procs *p, int32_t pid)
+{
+	const struct proc_info *in;
+	int rc = proctab_sample(p->pt, pid, clock_mono_ns(), &in, push_thread, p);
+	if (rc < 0 && rc != -ESRCH)
+		return rc;
+	if (rc == -ESRCH || !in)
+		return -ESRCH;
+	fill_proc_rec(&p->rec, in, p->tick_rt_ns);
+	if (p->lane_proc >= 0)
+		ring_push(p->ring, (unsigned)p->lane_proc, &p->rec);
+	snap_upsert(p, in);
+	return 0;
+}
+
+static void tracked_tick(struct procs *p, bool pss_due)
+{
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	p->tick_rt_ns = clock_rt_ns();
+	p->ntracked = 0;
+	pthread_mutex_lock(&p->lock);
+	procs__watched_pids(p);
+	for (unsigned i = 0; i < p->nsnap; i++)
+		if (p->snap[i].tracked)
+			procs__track_add(p, p->snap[i].info.pid);
+	pthread_mutex_unlock(&p->lock);
+
+	for (unsigned i = 0; i < p->ntracked; i++) {
+		if (pss_due)
+			proctab_read_pss(p->pt, p->tracked[i]);
+		if (procs__push_tracked(p, p->tracked[i]) == -ESRCH && !p->pe) {
+			pthread_mutex_lock(&p->lock);
+			procs__member_gone(p, p->tracked[i]);   /* polling: no exit event */
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+	pthread_mutex_lock(&p->lock);
+	procs__account(p);
+	p->stats.tracked_ticks++;
+	p->stats.last_tick_rt_ns = p->tick_rt_ns;
+	p->stats.tracked = p->ntracked;
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	p->stats.tick_cpu_ns = p->stats.tick_cpu_ns ? (p->stats.tick_cpu_ns * 7 + cpu) / 8 : cpu;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sleep until the deadline or stop; the event fd wakes us early so that
+ * forks are adopted promptly.  Returns true when stopping. */
+static bool wait_tick(struct procs *p, uint64_t deadline)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		bool stop = p->stop;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			return true;
+		uint64_t now = clock_mono_ns();
+		if (now >= deadline)
+			return false;
+		uint64_t ms = (deadline - now + 999999) / 1000000;
+		struct pollfd pf = { p->pe ? procevents_fd(p->pe) : -1, POLLIN, 0 };
+		int slice = ms > 20 ? 20 : (int)ms;  /* also bounds how long a stop waits */
+		if (poll(&pf, 1, slice) > 0)
+			drain_events(p);
+	}
+}
+
+static void *procs_main(void *arg)
+{
+	struct procs *p = arg;
+	uint64_t iv = p->o.tracked_ns, next = clock_mono_ns();
+	uint64_t next_scan = next, next_pss = next;
+
+	while (!wait_tick(p, next)) {
+		uint64_t now = clock_mono_ns();
+		drain_events(p);
+		if (now >= next_scan) {
+			do_scan(p, now);
+			next_scan = now + p->o.scan_ns;
+		}
+		bool pss_due = now >= next_pss;
+		if (pss_due)
+			next_pss = now + p->o.pss_ns;
+		tracked_tick(p, pss_due);
+		if (p->on_tick)
+			p->on_tick(p->on_tick_arg);
+		next += iv;
+		now = clock_mono_ns();
+		if (now >= next) {
+			uint64_t skipped = (now - next) / iv + 1;
+			pthread_mutex_lock(&p->lock);
+			p->stats.missed += skipped;
+			pthread_mutex_unlock(&p->lock);
+			next += skipped * iv;
+		}
+	}
+	return NULL;
+}
+
+int procs_open(struct procs **out, const struct collect_env *env, const struct procs_opts *o,
+               const struct classifier *cls)
+{
+	struct procs *p = calloc(1, sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	p->o = *o;
+	p->env = *env;
+	p->cls = cls;
+	p->lane_proc = p->lane_thread = -1;
+	p->next_watch_id = 1;
+	p->next_run_id = clock_rt_ns() / 1000000000u * 1000;   /* unique across restarts */
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	int rc = proctab_open(&p->env, &p->pt);
+	if (rc < 0) {
+		log_warnx("process table: %s", strerror(-rc));
+		procs_close(p);
+		return rc;
+	}
+	rc = procevents_open(&p->pe);
+	if (rc < 0) {
+		p->pe = NULL;
+		log_info("process events unavailable (%s): runs and watches with children poll instead",
+		         strerror(-rc));
+	}
+	p->stats.events = p->pe != NULL;
+	*out = p;
+	return 0;
+}
+
+int procs_start(struct procs *p, struct ring *ring, void (*on_tick)(void *), void *arg)
+{
+	p->ring = ring;
+	p->lane_proc = ring_lane(ring, RM_KIND_PROC);
+	p->lane_thread = ring_lane(ring, RM_KIND_THREAD);
+	p->on_tick = on_tick;
+	p->on_tick_arg = arg;
+	int rc = pthread_create(&p->thread, NULL, procs_main, p);
+	if (rc)
+		return -rc;
+	p->started = true;
+	return 0;
+}
+
+void procs_stop(struct procs *p)
+{
+	if (!p || !p->started)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	p->started = false;
+}
+
+void procs_close(struct procs *p)
+{
+	if (!p)
+		return;
+	procs_stop(p);
+	if (p->pe)
+		procevents_close(p->pe);
+	if (p->pt)
+		proctab_close(p->pt);
+	for (unsigned i = 0; i < p->nwatches; i++) {
+		free(p->watches[i].m);
+		free(p->watches[i].exits);
+	}
+	free(p->watches);
+	free(p->snap);
+	free(p->tracked);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+unsigned procs_snapshot(struct procs *p, struct proc_snap **out, uint64_t *ts_ns)
+{
+	pthread_mutex_lock(&p->lock);
+	unsigned n = p->nsnap;
+	*out = malloc((n ? n : 1) * sizeof **out);
+	if (*out)
+		memcpy(*out, p->snap, n * sizeof **out);
+	else
+		n = 0;
+	*ts_ns = p->snap_ts;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+bool procs_lookup(struct procs *p, int32_t pid, struct proc_snap *out)
+{
+	pthread_mutex_lock(&p->lock);
+	const struct proc_snap *s = procs__snap_find(p, pid);
+	if (s)
+		*out = *s;
+	pthread_mutex_unlock(&p->lock);
+	return s != NULL;
+}
+
+void procs_get_stats(struct procs *p, struct procs_stats *out)
+{
+	pthread_mutex_lock(&p->lock);
+	*out = p->stats;
+	out->watches = 0;
+	for (unsigned i = 0; i < p->nwatches; i++)
+		out->watches += p->watches[i].id != 0;
+	pthread_mutex_unlock(&p->lock);
+}
