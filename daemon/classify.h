@@ -1,8 +1,10 @@
 /*
  * Classification: which kind of work a process is ("compile/cc1plus",
- * "link/lld", "ml/pytorch", or "other").  Rules come from the config, after
- * the built-in defaults; the first rule that matches wins.  Each rule
- * matches one of comm, exe or cmdline with a POSIX extended regex.
+ * "link/lld", "ml/pytorch", or "other").  Rules come from the config,
+ * consulted before the built-in defaults, so a config rule can override a
+ * default (a rule whose category is "other" keeps a process out of a
+ * built-in category); the first rule that matches wins.  Each rule matches
+ * one of comm, exe or cmdline with a POSIX extended regex.
  */
 #ifndef RMON_CLASSIFY_H
 #define RMON_CLASSIFY_H

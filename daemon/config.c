@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,13 +19,18 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM };
+/* CT_UINT: a whole number (uint32_t).  CT_UIDS: a list of numeric uids
+ * (uint32_t array, count at off_n).  CT_RULES: the classify list
+ * (struct config_rule array, count at off_n).  For lists, max is the
+ * array's capacity. */
+enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM, CT_UINT, CT_UIDS, CT_RULES };
 
 struct cfg_key {
 	const char *path;           /* "ring.budget": section.name */
 	enum cfg_type type;
 	size_t off;                 /* into struct config */
 	size_t size;                /* of the field */
+	size_t off_n;               /* lists: their count (unsigned) */
 	uint64_t min, max;          /* numbers: range; strings: length */
 	uint64_t def;               /* numbers and enums */
 	const char *def_str;        /* strings */
@@ -47,6 +53,13 @@ struct cfg_key {
 	.size = CFG_SIZE(f), .min = lo, .max = hi, .def = d }
 #define ENUM(p, f, d, n, fn) { .path = p, .type = CT_ENUM, .off = CFG_OFF(f, int), \
 	.size = CFG_SIZE(f), .def = d, .names = n, .parse = fn }
+#define UINT(p, f, d, lo, hi) { .path = p, .type = CT_UINT, .off = CFG_OFF(f, uint32_t), \
+	.size = CFG_SIZE(f), .min = lo, .max = hi, .def = d }
+#define UIDS(p, f, nf) { .path = p, .type = CT_UIDS, .off = CFG_OFF(f, uint32_t *), \
+	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(uint32_t) }
+#define RULES(p, f, nf) { .path = p, .type = CT_RULES, .off = CFG_OFF(f, struct config_rule *), \
+	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), \
+	.max = CFG_SIZE(f) / sizeof(struct config_rule) }
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -71,10 +84,18 @@ static const struct cfg_key cfg_keys[] = {
 	SIZE("ring.budget", ring_budget_bytes, 128 * MIB, 1 * MIB, 64 * GIB),
 	DUR("ring.retention", ring_retention_ns, 1 * HOUR, 10 * SEC, 366 * DAY),
 	DUR("sampling.system", system_interval_ns, 100 * MS, 10 * MS, 60 * SEC),
+	DUR("procs.scan_interval", procs_scan_interval_ns, 1 * SEC, 100 * MS, 60 * SEC),
+	DUR("procs.tracked_interval", procs_tracked_interval_ns, 100 * MS, 50 * MS, 10 * SEC),
+	DUR("procs.pss_interval", procs_pss_interval_ns, 5 * SEC, 1 * SEC, 1 * HOUR),
+	UINT("procs.top_n", procs_top_n, 5, 0, 100),
+	UINT("procs.max_watches", procs_max_watches, 4096, 1, 65536),
 	SIZE32("protocol.frame_max", frame_max, 1 * MIB, 4 * KIB, 64 * MIB),
 	SIZE("protocol.session_budget", session_budget_bytes, 4 * MIB, 64 * KIB, 1 * GIB),
 	DUR("protocol.stuck_timeout", stuck_timeout_ns, 30 * SEC, 1 * SEC, 1 * HOUR),
+	UIDS("access.cmdline_uids", access_cmdline_uids, access_ncmdline_uids),
+	UIDS("access.admins", access_admins, access_nadmins),
 	ENUM("log.level", log_level, LOG_LVL_INFO, log_levels, log_level_parse),
+	RULES("classify", classify, nclassify),
 };
 
 #define NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -218,6 +239,9 @@ static const char *key_expect(const struct cfg_key *k, char *buf, size_t len)
 	case CT_DURATION: return "a duration like 30s or 1h30m";
 	case CT_SIZE:
 	case CT_SIZE32: return "a size like 64MiB";
+	case CT_UINT: return "a whole number";
+	case CT_UIDS: return "a list of numeric uids like [1000, 1001]";
+	case CT_RULES: return "a list of rules, each with name, match and category";
 	case CT_ENUM:
 		o = (size_t)snprintf(buf, len, "one of");
 		for (size_t i = 0; k->names[i] && o < len; i++)
@@ -231,18 +255,38 @@ static void key_format(const struct cfg_key *k, uint64_t v, char *buf, size_t le
 {
 	if (k->type == CT_DURATION)
 		duration_format(v, buf, len);
+	else if (k->type == CT_UINT)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
 	else
 		size_format(v, buf, len);
 }
 
-/* Durations and sizes: parse, range-check, store. */
+/* A whole number in decimal and nothing else (no sign, space or 0x);
+ * saturates, so that a huge one reads as out of range. */
+static int parse_uint(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		unsigned d = (unsigned)(*s - '0');
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Durations, sizes and whole numbers: parse, range-check, store. */
 static int cfg_set_number(struct cfg_parser *P, const struct cfg_key *k,
 			  const yaml_event_t *ev, void *field)
 {
 	const char *v = (const char *)ev->data.scalar.value;
 	char lo[DURATION_STR_MAX], hi[DURATION_STR_MAX], got[128], ex[64];
 	uint64_t n;
-	int rc = k->type == CT_DURATION ? duration_parse(v, &n) : size_parse(v, &n);
+	int rc = k->type == CT_DURATION ? duration_parse(v, &n) :
+		 k->type == CT_UINT ? parse_uint(v, &n) : size_parse(v, &n);
 	if (rc < 0 || scalar_is_null(ev))
 		return cfg_error(P, ev->start_mark, "%s: expected %s, got %s", k->path,
 				 key_expect(k, ex, sizeof ex),
@@ -254,7 +298,7 @@ static int cfg_set_number(struct cfg_parser *P, const struct cfg_key *k,
 				 n < k->min ? "below" : "above",
 				 n < k->min ? "minimum" : "maximum", lo);
 	}
-	if (k->type == CT_SIZE32) {
+	if (k->type == CT_SIZE32 || k->type == CT_UINT) {
 		uint32_t n32 = (uint32_t)n;   /* the table's max keeps it in range */
 		memcpy(field, &n32, sizeof n32);
 	} else {
@@ -308,12 +352,17 @@ static int cfg_set(struct cfg_parser *P, const struct cfg_key *k, const yaml_eve
 	case CT_ENUM: return cfg_set_enum(P, k, ev, field);
 	case CT_DURATION:
 	case CT_SIZE:
-	case CT_SIZE32: return cfg_set_number(P, k, ev, field);
+	case CT_SIZE32:
+	case CT_UINT: return cfg_set_number(P, k, ev, field);
+	case CT_UIDS:
+	case CT_RULES: break;   /* lists: cfg_parse_list */
 	}
 	return -EINVAL;
 }
 
-/* The value of leaf key i: must be a scalar. */
+static int cfg_parse_list(struct cfg_parser *P, const struct cfg_key *k, const yaml_event_t *ev);
+
+/* The value of leaf key i: a scalar, or for lists a sequence. */
 static int cfg_parse_value(struct cfg_parser *P, size_t i)
 {
 	const struct cfg_key *k = &cfg_keys[i];
@@ -322,7 +371,9 @@ static int cfg_parse_value(struct cfg_parser *P, size_t i)
 	int rc = cfg_next(P, &ev);
 	if (rc < 0)
 		return rc;
-	if (ev.type != YAML_SCALAR_EVENT)
+	if (k->type == CT_UIDS || k->type == CT_RULES)
+		rc = cfg_parse_list(P, k, &ev);
+	else if (ev.type != YAML_SCALAR_EVENT)
 		rc = cfg_error(P, ev.start_mark, "%s: expected %s, got %s", k->path,
 			       key_expect(k, ex, sizeof ex), event_what(&ev));
 	else
@@ -394,17 +445,327 @@ static int cfg_parse_section(struct cfg_parser *P, const char *path)
 	return rc;
 }
 
-static int cfg_unknown_key(struct cfg_parser *P, const char *prefix, const yaml_event_t *key)
+/* names: what is allowed under prefix, "a, b, c". */
+static int cfg_unknown_name(struct cfg_parser *P, const char *prefix, const yaml_event_t *key,
+			    const char *names)
 {
-	char names[256], got[128];
+	char got[128];
 	char full[PATH_MAX_LEN + 2];
-	section_children(prefix, names, sizeof names);
 	snprintf(full, sizeof full, "%s%s", prefix, *prefix ? "." : "");
 	/* got is the key quoted and escaped: splice the prefix in after its
 	 * opening quote, so the message names the full dotted path. */
 	cfg_quote((const char *)key->data.scalar.value, key->data.scalar.length, got, sizeof got);
 	return cfg_error(P, key->start_mark, "unknown key \"%s%s (expected one of: %s)",
 			 full, got + 1, names);
+}
+
+static int cfg_unknown_key(struct cfg_parser *P, const char *prefix, const yaml_event_t *key)
+{
+	char names[256];
+	section_children(prefix, names, sizeof names);
+	return cfg_unknown_name(P, prefix, key, names);
+}
+
+/* --- lists: access uids, classify rules --- */
+
+/* After SEQUENCE-START: numeric uids up to SEQUENCE-END. */
+static int cfg_parse_uids(struct cfg_parser *P, const struct cfg_key *k, uint32_t *uids,
+			  unsigned *n)
+{
+	unsigned count = 0;
+	for (;;) {
+		yaml_event_t ev;
+		char got[128];
+		uint64_t v = 0;
+		int rc = cfg_next(P, &ev);
+		if (rc < 0)
+			return rc;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		const char *s = ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : "";
+		if (ev.type != YAML_SCALAR_EVENT)
+			rc = cfg_error(P, ev.start_mark, "%s[%u]: expected a numeric uid, got %s",
+				       k->path, count, event_what(&ev));
+		else if (strlen(s) != ev.data.scalar.length || parse_uint(s, &v) < 0)
+			rc = cfg_error(P, ev.start_mark, "%s[%u]: expected a numeric uid, got %s",
+				       k->path, count, cfg_quote(s, ev.data.scalar.length, got, sizeof got));
+		else if (v >= UINT32_MAX)   /* (uid_t)-1 means "no uid" */
+			rc = cfg_error(P, ev.start_mark, "%s[%u]: %s is above the maximum uid %lu",
+				       k->path, count, s, (unsigned long)UINT32_MAX - 1);
+		else if (count == k->max)
+			rc = cfg_error(P, ev.start_mark, "%s: more than %u uids", k->path,
+				       (unsigned)k->max);
+		else
+			uids[count++] = (uint32_t)v;
+		yaml_event_delete(&ev);
+		if (rc < 0)
+			return rc;
+	}
+	memset(uids + count, 0, (k->max - count) * sizeof *uids);
+	*n = count;
+	return 0;
+}
+
+enum { RULE_NAME, RULE_MATCH, RULE_CATEGORY, RULE_NKEYS };
+static const char *const rule_keys[] = { "name", "match", "category", NULL };
+static const char *const match_fields[] = { "comm", "exe", "cmdline", NULL };
+_Static_assert(CLASSIFY_COMM == 0 && CLASSIFY_EXE == 1 && CLASSIFY_CMDLINE == 2,
+	       "match_fields[] is indexed by enum classify_field");
+_Static_assert(sizeof(((struct config_rule *)0)->pattern) ==
+	       sizeof(((struct classify_rule *)0)->pattern), "a loaded pattern fits a classifier's");
+
+/* Index of scalar key in names, or -1. */
+static int names_find(const char *const *names, const yaml_event_t *key)
+{
+	const char *v = (const char *)key->data.scalar.value;
+	if (strlen(v) != key->data.scalar.length)
+		return -1;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* A rule's string: a non-empty scalar of at most len - 1 bytes. */
+static int rule_string(struct cfg_parser *P, const char *path, const yaml_event_t *ev,
+		       char *dst, size_t len)
+{
+	if (ev->type != YAML_SCALAR_EVENT)
+		return cfg_error(P, ev->start_mark, "%s: expected a string, got %s", path,
+				 event_what(ev));
+	if (strlen((const char *)ev->data.scalar.value) != ev->data.scalar.length)
+		return cfg_error(P, ev->start_mark, "%s: contains a NUL byte", path);
+	size_t n = scalar_is_null(ev) ? 0 : ev->data.scalar.length;
+	if (n == 0)
+		return cfg_error(P, ev->start_mark, "%s: must not be empty", path);
+	if (n >= len)
+		return cfg_error(P, ev->start_mark, "%s: too long (%zu bytes, at most %zu)",
+				 path, n, len - 1);
+	memcpy(dst, ev->data.scalar.value, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static bool has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* The same rule as classify.c's: "major/minor", each part [a-z0-9_.+-]+,
+ * or "other" (a rule that keeps processes out of a default category). */
+static bool category_valid(const char *s)
+{
+	if (strcmp(s, "other") == 0)
+		return true;
+	const char *slash = strchr(s, '/');
+	if (slash == NULL || slash == s || slash[1] == '\0')
+		return false;
+	for (const char *p = s; *p; p++) {
+		char ch = *p;
+		if (p != slash && !((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+				    ch == '_' || ch == '.' || ch == '+' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Compiles pattern with classify.c's flags, only to check it. */
+static int rule_regex_check(struct cfg_parser *P, const char *path, const yaml_event_t *ev,
+			    const char *pattern)
+{
+	regex_t re;
+	char msg[160], got[128];
+	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+	if (rc == 0) {
+		regfree(&re);
+		return 0;
+	}
+	regerror(rc, &re, msg, sizeof msg);   /* a failed regcomp holds no memory */
+	return cfg_error(P, ev->start_mark, "%s: bad regex %s: %s", path,
+			 cfg_quote(pattern, strlen(pattern), got, sizeof got), msg);
+}
+
+/* match: {comm|exe|cmdline: REGEX}, exactly one key; start is its first
+ * event. */
+static int cfg_parse_match(struct cfg_parser *P, const char *rpath, const yaml_event_t *start,
+			   struct config_rule *r)
+{
+	char path[PATH_MAX_LEN + 8], fpath[PATH_MAX_LEN + 24];
+	int have = -1;
+	snprintf(path, sizeof path, "%s.match", rpath);
+	if (start->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(P, start->start_mark, "%s: expected a mapping with one of comm, "
+				 "exe, cmdline, got %s", path, event_what(start));
+	for (;;) {
+		yaml_event_t key, val;
+		int rc = cfg_next(P, &key);
+		if (rc < 0)
+			return rc;
+		if (key.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&key);
+			break;
+		}
+		int f = key.type == YAML_SCALAR_EVENT ? names_find(match_fields, &key) : -1;
+		if (key.type != YAML_SCALAR_EVENT)
+			rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
+				       event_what(&key));
+		else if (f < 0)
+			rc = cfg_unknown_name(P, path, &key, "comm, exe, cmdline");
+		else if (f == have)
+			rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, match_fields[f]);
+		else if (have >= 0)
+			rc = cfg_error(P, key.start_mark, "%s: expected exactly one of comm, exe, "
+				       "cmdline, got %s and %s", path, match_fields[have], match_fields[f]);
+		yaml_event_delete(&key);
+		if (rc < 0)
+			return rc;
+		snprintf(fpath, sizeof fpath, "%s.%s", path, match_fields[f]);
+		if ((rc = cfg_next(P, &val)) < 0)
+			return rc;
+		rc = rule_string(P, fpath, &val, r->pattern, sizeof r->pattern);
+		if (rc == 0)
+			rc = rule_regex_check(P, fpath, &val, r->pattern);
+		yaml_event_delete(&val);
+		if (rc < 0)
+			return rc;
+		have = f;
+	}
+	if (have < 0)
+		return cfg_error(P, start->start_mark, "%s: expected one of comm, exe, cmdline", path);
+	r->field = (enum classify_field)have;
+	return 0;
+}
+
+/* Rule idx of the list at kpath; start is its first event.  Earlier rules
+ * are in rules[0..idx). */
+static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
+			  const yaml_event_t *start, struct config_rule *rules)
+{
+	struct config_rule *r = &rules[idx];
+	char path[PATH_MAX_LEN], kp[PATH_MAX_LEN + 16], got[128];
+	yaml_mark_t name_mark = start->start_mark;
+	unsigned seen = 0;
+	snprintf(path, sizeof path, "%s[%u]", kpath, idx);
+	if (start->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(P, start->start_mark, "%s: expected a mapping with keys name, "
+				 "match, category, got %s", path, event_what(start));
+	memset(r, 0, sizeof *r);
+	r->line = (unsigned)start->start_mark.line + 1;
+	r->col = (unsigned)start->start_mark.column + 1;
+	for (;;) {
+		yaml_event_t key, val;
+		int rc = cfg_next(P, &key);
+		if (rc < 0)
+			return rc;
+		if (key.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&key);
+			break;
+		}
+		int i = key.type == YAML_SCALAR_EVENT ? names_find(rule_keys, &key) : -1;
+		if (key.type != YAML_SCALAR_EVENT)
+			rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
+				       event_what(&key));
+		else if (i < 0)
+			rc = cfg_unknown_name(P, path, &key, "name, match, category");
+		else if (seen & (1u << i))
+			rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, rule_keys[i]);
+		yaml_event_delete(&key);
+		if (rc < 0)
+			return rc;
+		seen |= 1u << i;
+		snprintf(kp, sizeof kp, "%s.%s", path, rule_keys[i]);
+		if ((rc = cfg_next(P, &val)) < 0)
+			return rc;
+		switch (i) {
+		case RULE_NAME:
+			name_mark = val.start_mark;
+			rc = rule_string(P, kp, &val, r->name, sizeof r->name);
+			if (rc == 0 && has_control(r->name))
+				rc = cfg_error(P, val.start_mark, "%s: must not contain control "
+					       "characters", kp);
+			break;
+		case RULE_CATEGORY:
+			rc = rule_string(P, kp, &val, r->category, sizeof r->category);
+			if (rc == 0 && !category_valid(r->category))
+				rc = cfg_error(P, val.start_mark, "%s: expected major/minor (each part "
+					       "[a-z0-9_.+-]+) or other, got %s", kp,
+					       cfg_quote(r->category, strlen(r->category), got, sizeof got));
+			break;
+		default:
+			rc = cfg_parse_match(P, path, &val, r);
+			break;
+		}
+		yaml_event_delete(&val);
+		if (rc < 0)
+			return rc;
+	}
+	for (int i = 0; i < RULE_NKEYS; i++)
+		if (!(seen & (1u << i)))
+			return cfg_error(P, start->start_mark, "%s: missing key \"%s\"", path,
+					 rule_keys[i]);
+	for (unsigned j = 0; j < idx; j++)
+		if (strcmp(rules[j].name, r->name) == 0)
+			return cfg_error(P, name_mark, "%s.name: duplicate rule name %s (first at %u:%u)",
+					 path, cfg_quote(r->name, strlen(r->name), got, sizeof got),
+					 rules[j].line, rules[j].col);
+	return 0;
+}
+
+/* After SEQUENCE-START: rules up to SEQUENCE-END. */
+static int cfg_parse_rules(struct cfg_parser *P, const struct cfg_key *k,
+			   struct config_rule *rules, unsigned *n)
+{
+	unsigned count = 0;
+	for (;;) {
+		yaml_event_t ev;
+		int rc = cfg_next(P, &ev);
+		if (rc < 0)
+			return rc;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (count == k->max)
+			rc = cfg_error(P, ev.start_mark, "%s: more than %u rules", k->path,
+				       (unsigned)k->max);
+		else
+			rc = cfg_parse_rule(P, k->path, count, &ev, rules);
+		yaml_event_delete(&ev);
+		if (rc < 0)
+			return rc;
+		count++;
+	}
+	memset(rules + count, 0, (k->max - count) * sizeof *rules);
+	*n = count;
+	return 0;
+}
+
+/* A list key's value (ev, its first event): a sequence, or null for an
+ * empty list.  The list replaces what was there; unused slots are zeroed
+ * so that equal lists are equal bytes. */
+static int cfg_parse_list(struct cfg_parser *P, const struct cfg_key *k, const yaml_event_t *ev)
+{
+	char *field = (char *)P->cfg + k->off;
+	unsigned n = 0;
+	char ex[128];
+	int rc = 0;
+	if (ev->type == YAML_SCALAR_EVENT && scalar_is_null(ev))
+		memset(field, 0, k->size);
+	else if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return cfg_error(P, ev->start_mark, "%s: expected %s, got %s", k->path,
+				 key_expect(k, ex, sizeof ex), event_what(ev));
+	else if (k->type == CT_UIDS)
+		rc = cfg_parse_uids(P, k, (uint32_t *)(void *)field, &n);
+	else
+		rc = cfg_parse_rules(P, k, (struct config_rule *)(void *)field, &n);
+	if (rc == 0)
+		memcpy((char *)P->cfg + k->off_n, &n, sizeof n);
+	return rc;
 }
 
 /* One "key: value" pair of the mapping at prefix; key is its first event. */
@@ -513,6 +874,16 @@ static int cfg_check(struct cfg_parser *P)
 		return cfg_error(P, m, "protocol.session_budget (%s) must be at least "
 				 "protocol.frame_max (%s)", a, b);
 	}
+	if (c->procs_tracked_interval_ns > c->procs_scan_interval_ns) {
+		int ti = key_find("procs.tracked_interval"), si = key_find("procs.scan_interval");
+		bool ti_set = P->seen_keys & (UINT64_C(1) << ti);
+		yaml_mark_t m = P->marks[ti_set ? ti : si];
+		char a[DURATION_STR_MAX], b[DURATION_STR_MAX];
+		duration_format(c->procs_tracked_interval_ns, a, sizeof a);
+		duration_format(c->procs_scan_interval_ns, b, sizeof b);
+		return cfg_error(P, m, "procs.tracked_interval (%s) must not be longer than "
+				 "procs.scan_interval (%s)", a, b);
+	}
 	return 0;
 }
 
@@ -572,8 +943,14 @@ void config_defaults(struct config *c)
 		case CT_STR: snprintf(field, k->size, "%s", k->def_str); break;
 		case CT_DURATION:
 		case CT_SIZE: memcpy(field, &k->def, sizeof k->def); break;
-		case CT_SIZE32: memcpy(field, &v32, sizeof v32); break;
+		case CT_SIZE32:
+		case CT_UINT: memcpy(field, &v32, sizeof v32); break;
 		case CT_ENUM: memcpy(field, &vi, sizeof vi); break;
+		case CT_UIDS:
+		case CT_RULES:   /* empty lists */
+			memset(field, 0, k->size);
+			memset((char *)c + k->off_n, 0, sizeof(unsigned));
+			break;
 		}
 	}
 }
@@ -622,13 +999,50 @@ static void dump_string(const char *s, FILE *out)
 	fputc('"', out);
 }
 
+/* classify: one block per rule, or [] */
+static void dump_rules(const struct config_rule *rules, unsigned n, FILE *out)
+{
+	if (n == 0) {
+		fputs(" []", out);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct config_rule *r = &rules[i];
+		fputs("\n  - name: ", out);
+		dump_string(r->name, out);
+		fprintf(out, "\n    match: {%s: ", match_fields[r->field]);
+		dump_string(r->pattern, out);
+		fputs("}\n    category: ", out);
+		dump_string(r->category, out);
+	}
+}
+
+/* The value of key k, with the space after the colon (none before a block). */
 static void dump_value(const struct cfg_key *k, const struct config *c, FILE *out)
 {
 	const char *field = (const char *)c + k->off;
 	char buf[DURATION_STR_MAX];
 	uint64_t v = 0;
 	uint32_t v32;
+	unsigned n;
 	int vi;
+	if (k->type == CT_UIDS || k->type == CT_RULES) {
+		memcpy(&n, (const char *)c + k->off_n, sizeof n);
+		if (n > k->max)
+			n = (unsigned)k->max;
+		if (k->type == CT_RULES) {
+			dump_rules((const struct config_rule *)(const void *)field, n, out);
+			return;
+		}
+		fputs(" [", out);
+		for (unsigned i = 0; i < n; i++) {
+			memcpy(&v32, field + i * sizeof v32, sizeof v32);
+			fprintf(out, "%s%lu", i ? ", " : "", (unsigned long)v32);
+		}
+		fputc(']', out);
+		return;
+	}
+	fputc(' ', out);
 	switch (k->type) {
 	case CT_STR: dump_string(field, out); return;
 	case CT_ENUM:
@@ -640,9 +1054,12 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 			}
 		fprintf(out, "%d", vi);   /* not a valid name: load will say so */
 		return;
-	case CT_SIZE32: memcpy(&v32, field, sizeof v32); v = v32; break;
+	case CT_SIZE32:
+	case CT_UINT: memcpy(&v32, field, sizeof v32); v = v32; break;
 	case CT_DURATION:
 	case CT_SIZE: memcpy(&v, field, sizeof v); break;
+	case CT_UIDS:
+	case CT_RULES: return;   /* above */
 	}
 	key_format(k, v, buf, sizeof buf);
 	fputs(buf, out);
@@ -660,11 +1077,21 @@ void config_dump(const struct config *c, FILE *out)
 		if (len != section_len || strncmp(k->path, section, len) != 0) {
 			if (len)
 				fprintf(out, "\n%.*s:\n", (int)len, k->path);
+			else
+				fputc('\n', out);   /* a top-level key after a section */
 			section = k->path;
 			section_len = len;
 		}
-		fprintf(out, "%s%s: ", len ? "  " : "", dot ? dot + 1 : k->path);
+		fprintf(out, "%s%s:", len ? "  " : "", dot ? dot + 1 : k->path);
 		dump_value(k, c, out);
 		fputc('\n', out);
 	}
+}
+
+bool config_uid_listed(const uint32_t *uids, unsigned n, uint32_t uid)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (uids[i] == uid)
+			return true;
+	return false;
 }

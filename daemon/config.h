@@ -7,14 +7,32 @@
 #ifndef RMON_CONFIG_H
 #define RMON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "classify.h"   /* enum classify_field, CLASSIFY_NAME_MAX */
 
 enum config_ring_mode { CONFIG_RING_FILE = 0, CONFIG_RING_MEMORY = 1 };
 
 /* Largest config file we read; anything bigger is a mistake. */
 #define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Most uids in one access list, most classify rules. */
+#define CONFIG_UIDS_MAX 64
+#define CONFIG_RULES_MAX 64
+#define CONFIG_PATTERN_MAX 256
+
+/* One classify rule, validated by config_load exactly as classifier_add
+ * validates it (so adding a loaded rule cannot fail but for memory). */
+struct config_rule {
+	char name[CLASSIFY_NAME_MAX];      /* 1..63 bytes, no control characters */
+	char category[CLASSIFY_NAME_MAX];  /* "major/minor" (each [a-z0-9_.+-]+) or "other" */
+	enum classify_field field;         /* which of comm, exe, cmdline */
+	char pattern[CONFIG_PATTERN_MAX];  /* POSIX ERE, compiles with REG_EXTENDED|REG_NOSUB */
+	unsigned line, col;                /* where the rule starts in the file, 1-based */
+};
 
 struct config {
 	char socket[108];              /* socket; "" = daemon's default */
@@ -30,6 +48,21 @@ struct config {
 	uint64_t session_budget_bytes; /* protocol.session_budget, 4MiB, >= frame_max */
 	uint64_t stuck_timeout_ns;     /* protocol.stuck_timeout, 30s, 1s..1h */
 	int log_level;                 /* log.level, enum log_level, info */
+	uint64_t procs_scan_interval_ns;    /* procs.scan_interval, 1s, 100ms..60s */
+	uint64_t procs_tracked_interval_ns; /* procs.tracked_interval, 100ms, 50ms..10s, <= scan */
+	uint64_t procs_pss_interval_ns;     /* procs.pss_interval, 5s, 1s..1h */
+	uint32_t procs_top_n;               /* procs.top_n, 5, 0..100 */
+	uint32_t procs_max_watches;         /* procs.max_watches, 4096, 1..65536 */
+	/* access.cmdline_uids: may see every process's cmdline and exe
+	 * (besides root and the process's owner); default none. */
+	uint32_t access_cmdline_uids[CONFIG_UIDS_MAX];
+	unsigned access_ncmdline_uids;
+	/* access.admins: may reload / shut down rmond (besides root). */
+	uint32_t access_admins[CONFIG_UIDS_MAX];
+	unsigned access_nadmins;
+	/* classify: rules in file order, ahead of the built-in ones. */
+	struct config_rule classify[CONFIG_RULES_MAX];
+	unsigned nclassify;
 };
 
 /* Every field to its built-in default. */
@@ -38,10 +71,14 @@ void config_defaults(struct config *c);
 /* Overlays the file at path onto *c (call config_defaults first for a
  * fresh config).  Returns 0; or -errno (cannot open/read), -EINVAL (bad
  * content), with a one-line message "path:line:col: key: what" in err.
- * On error *c is unchanged.  An empty or comments-only file is valid. */
+ * On error *c is unchanged.  An empty or comments-only file is valid.
+ * A list the file sets (classify, access.*) replaces the caller's. */
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
 
 /* Writes *c as YAML that config_load reads back to the same values. */
 void config_dump(const struct config *c, FILE *out);
+
+/* Is uid in the list (access_cmdline_uids / access_admins and count)? */
+bool config_uid_listed(const uint32_t *uids, unsigned n, uint32_t uid);
 
 #endif

@@ -327,7 +327,10 @@ static int start_procs(struct rmond *d, const struct collect_env *env)
 	struct procs_opts po = { c->procs_scan_interval_ns, c->procs_tracked_interval_ns,
 	                         c->procs_pss_interval_ns, c->procs_top_n, c->procs_max_watches };
 	char err[512];
-	classifier_init(&d->cls);
+	if (classifier_init(&d->cls) < 0) {
+		log_errx("cannot set up the built-in classification rules");
+		return -1;
+	}
 	for (unsigned i = 0; i < c->nclassify; i++) {
 		const struct config_rule *r = &c->classify[i];
 		struct classify_spec spec = { r->name, r->category, r->field, r->pattern };
