@@ -9,18 +9,35 @@
 #include <string.h>
 
 extern const struct cmd_entry cmd_get_entry;
+extern const struct cmd_entry cmd_mark_entry;
 extern const struct cmd_entry cmd_metrics_entry;
 extern const struct cmd_entry cmd_query_entry;
+extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_watch_entry;
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_status_entry,
 	&cmd_get_entry,
 	&cmd_query_entry,
+	&cmd_watch_entry,
+	&cmd_top_entry,
+	&cmd_run_entry,
+	&cmd_mark_entry,
 	&cmd_metrics_entry,
 	&cmd_version_entry,
 	NULL
+};
+
+/* Abbreviations that named a command before a newer one made them
+ * ambiguous; kept so that scripts written then still work.  Only
+ * cmd_find (the real table) uses them. */
+static const struct {
+	const char *abbrev, *name;
+} cmd_kept_abbrevs[] = {
+	{ "m", "metrics" },   /* before mark */
 };
 
 /* Options every command takes. */
@@ -62,6 +79,9 @@ const struct cmd_entry *cmd_find_in(const struct cmd_entry *const *table, const 
 
 const struct cmd_entry *cmd_find(const char *name, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < sizeof cmd_kept_abbrevs / sizeof cmd_kept_abbrevs[0]; i++)
+		if (strcmp(name, cmd_kept_abbrevs[i].abbrev) == 0)
+			name = cmd_kept_abbrevs[i].name;
 	return cmd_find_in(cmd_table, name, err, errlen);
 }
 

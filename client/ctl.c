@@ -187,6 +187,32 @@ int ctl_send(struct ctl_conn *c)
 	return 0;
 }
 
+/* Wait for input like wait_fd, calling c->wake on a signal and every
+ * c->wake_ms.  1 ready, 0 timed out, -errno, or 1 + the nonzero value
+ * wake returned. */
+static int wait_readable(struct ctl_conn *c, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (!c->wake)
+		return wait_fd(c->fd, POLLIN, deadline);
+	for (;;) {
+		int t = left_ms(deadline);
+		if (c->wake_ms > 0 && (t < 0 || t > c->wake_ms))
+			t = c->wake_ms;
+		int n = poll(&pfd, 1, t);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		int rc = c->wake(c->wake_arg);
+		if (rc)
+			return rc < 0 ? 1 + CMD_EXIT_ERROR : 1 + rc;
+		if (n == 0 && left_ms(deadline) == 0)
+			return 0;
+	}
+}
+
 /* The next whole frame, waiting at most timeout_ms for it. */
 static int read_frame(struct ctl_conn *c, const uint8_t **p, size_t *n)
 {
@@ -222,7 +248,9 @@ static int read_frame(struct ctl_conn *c, const uint8_t **p, size_t *n)
 			snprintf(c->err, sizeof c->err, "reading from rmond: %s", strerror(errno));
 			return CMD_EXIT_ERROR;
 		}
-		r = wait_fd(c->fd, POLLIN, deadline);
+		r = wait_readable(c, deadline);
+		if (r > 1)
+			return r - 1;   /* wake asked to stop */
 		if (r == 0) {
 			snprintf(c->err, sizeof c->err, "rmond at %s did not answer within %.1f s",
 				 c->path, c->timeout_ms / 1000.0);
@@ -318,6 +346,15 @@ void ctl_reply_free(struct ctl_reply *r)
 	if (r->zone)
 		msgpack_zone_free(r->zone);
 	r->zone = NULL;
+}
+
+int ctl_cancel(struct ctl_conn *c, uint64_t stream)
+{
+	uint64_t id;
+	msgpack_packer *pk = ctl_request(c, "cancel", &id);
+	msgpack_pack_map(pk, 1);
+	msg_pack_kv_u64(pk, "stream", stream);
+	return ctl_send(c);
 }
 
 static int hello(struct ctl_conn *c)

@@ -45,6 +45,14 @@ struct ctl_conn {
 	char schema_hash[40];
 
 	char err[512];
+
+	/* Wake-ups while waiting for a frame (watch, run): wake(wake_arg) is
+	 * called when poll is interrupted by a signal and every wake_ms
+	 * (when > 0) without a frame.  It may send requests (ctl_cancel).
+	 * A nonzero return ends ctl_wait with that value.  NULL: none. */
+	int (*wake)(void *arg);
+	void *wake_arg;
+	int wake_ms;
 };
 
 /* The final reply of a request (or the `end` event of a stream): rep's
@@ -87,6 +95,11 @@ int ctl_wait(struct ctl_conn *c, uint64_t id, ctl_event_fn fn, void *arg, struct
 int ctl_call(struct ctl_conn *c, const char *op, ctl_event_fn fn, void *arg, struct ctl_reply *out);
 
 void ctl_reply_free(struct ctl_reply *r);
+
+/* Send `cancel` for the stream started by request id, without waiting:
+ * the stream's own reply follows, and ctl_wait skips the cancel's reply
+ * (its id differs).  Returns 0 or an exit code with c->err set. */
+int ctl_cancel(struct ctl_conn *c, uint64_t stream);
 
 /* hello listed this capability (a metric source the machine has). */
 bool ctl_has_capability(const struct ctl_conn *c, const char *name);

@@ -180,6 +180,31 @@ void out_json(FILE *f, const msgpack_object *o)
 	}
 }
 
+void out_json_entries(FILE *f, const msgpack_object *map)
+{
+	for (uint32_t i = 0; map && map->type == MSGPACK_OBJECT_MAP && i < map->via.map.size; i++) {
+		fputc(',', f);
+		json_key(f, &map->via.map.ptr[i].key);
+		fputc(':', f);
+		out_json(f, &map->via.map.ptr[i].val);
+	}
+}
+
+void out_json_tagged(FILE *f, const char *tag, const char *val, const msgpack_object *map)
+{
+	fputc('{', f);
+	out_json_str(f, tag, strlen(tag));
+	fputc(':', f);
+	out_json_str(f, val, strlen(val));
+	if (map && map->type == MSGPACK_OBJECT_MAP) {
+		out_json_entries(f, map);
+	} else if (map) {
+		fputs(",\"data\":", f);
+		out_json(f, map);
+	}
+	fputc('}', f);
+}
+
 /* ---- numbers ---- */
 
 void out_num(char *buf, size_t len, double v)
@@ -200,7 +225,9 @@ void out_num(char *buf, size_t len, double v)
 
 void out_value(char *buf, size_t len, double v, enum rm_type type)
 {
-	if (type == RM_U64 && isfinite(v) && fabs(v) < 1e19)
+	if (type == RM_CHAR && v >= 33 && v < 127)
+		snprintf(buf, len, "%c", (char)v);
+	else if (type == RM_U64 && isfinite(v) && fabs(v) < 1e19)
 		snprintf(buf, len, "%.0f", v == 0 ? 0 : v);
 	else
 		out_num(buf, len, v);
@@ -352,6 +379,56 @@ int out_term_width(FILE *f)
 	if (cols && atoi(cols) > 0)
 		return atoi(cols);
 	return 80;
+}
+
+int out_term_height(FILE *f)
+{
+	struct winsize ws;
+	const char *lines = getenv("LINES");
+
+	if (isatty(fileno(f)) && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		return ws.ws_row;
+	if (lines && atoi(lines) > 0)
+		return atoi(lines);
+	return 24;
+}
+
+int out_text_width(const char *s)
+{
+	int w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		w += (*p & 0xc0) != 0x80;   /* count every byte but continuations */
+	return w;
+}
+
+char *out_fit(char *dst, size_t len, const char *src, int cols)
+{
+	static const char ell[] = "\u2026";   /* one column, three bytes */
+	size_t n = strlen(src), i = 0;
+	int w = 0;
+
+	if (len == 0)
+		return dst;
+	if ((cols <= 0 || out_text_width(src) <= cols) && n < len) {
+		memcpy(dst, src, n + 1);
+		return dst;
+	}
+	/* Whole characters while they fit, leaving room for the ellipsis. */
+	size_t room = len >= sizeof ell ? len - sizeof ell : len - 1;
+	while (src[i]) {
+		size_t c = 1;
+		while (((unsigned char)src[i + c] & 0xc0) == 0x80)
+			c++;
+		if ((cols > 0 && w >= cols - 1) || i + c > room)
+			break;
+		i += c;
+		w++;
+	}
+	memcpy(dst, src, i);
+	dst[i] = '\0';
+	if (len - 1 - i >= sizeof ell - 1)
+		memcpy(dst + i, ell, sizeof ell);
+	return dst;
 }
 
 void out_bar(char *buf, size_t len, double pct, int width)

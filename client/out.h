@@ -28,6 +28,13 @@
 void out_json(FILE *f, const msgpack_object *o);
 void out_json_str(FILE *f, const char *s, size_t n);
 void out_json_num(FILE *f, double v);
+/* A map with one more string entry first: {"tag":"val", ...the map's
+ * entries}; a value that is not a map becomes {"tag":"val","data":...}.
+ * For NDJSON streams ({"ev":"sample",...}).  No newline. */
+void out_json_tagged(FILE *f, const char *tag, const char *val, const msgpack_object *map);
+/* The entries of a map, each written as ,"key":value (for callers that
+ * open the object themselves).  Nothing for a non-map. */
+void out_json_entries(FILE *f, const msgpack_object *map);
 
 /* ---- numbers ---- */
 
@@ -72,6 +79,15 @@ void out_time_utc(char *buf, size_t len, uint64_t ns);
 bool out_want_color(FILE *f, bool no_color);
 /* Columns of the terminal f is, else $COLUMNS, else 80. */
 int out_term_width(FILE *f);
+/* Rows of the terminal f is, else $LINES, else 24. */
+int out_term_height(FILE *f);
+/* Columns s takes on a terminal: one per UTF-8 character (wide CJK
+ * characters are counted as one; close enough for names). */
+int out_text_width(const char *s);
+/* Copy src into dst cut to at most cols columns, ending in "…" when
+ * cut, never in the middle of a UTF-8 sequence.  cols <= 0: no limit.
+ * Returns dst. */
+char *out_fit(char *dst, size_t len, const char *src, int cols);
 /* "[|||||     ]": width cells inside the brackets, pct clamped to
  * 0..100; NaN gives an empty bar. */
 void out_bar(char *buf, size_t len, double pct, int width);

@@ -1019,7 +1019,7 @@ static void test_metrics_markdown(void **state)
 		for (unsigned i = 0; i < kd->nfields; i++) {
 			snprintf(want, sizeof want, "| `%s%s.%s` | %s | %s | ", kd->name,
 				 kd->keyed ? ":*" : "", kd->fields[i].name,
-				 kd->fields[i].type == RM_U64 ? "u64" : "f64", kd->fields[i].unit);
+				 schema_type_name(kd->fields[i].type), kd->fields[i].unit);
 			if (!strstr(s, want))
 				fail_msg("metrics.md lacks %s", want);
 		}
