@@ -138,8 +138,10 @@ static void conn_write(struct conn *c, char *data, size_t len)
 		return;
 	}
 	c->queued += len;
-	if (!conn_has_room(c) && !c->full_since)
+	if (!conn_has_room(c) && !c->full_since) {
 		c->full_since = clock_mono_ns();
+		log_debug("session of pid %ld: %zu bytes queued, over its budget", (long)c->pid, c->queued);
+	}
 }
 
 void reply_begin(struct reply *r)

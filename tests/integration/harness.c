@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,6 +177,12 @@ static void collect(int ofd, int efd, char *out, size_t outlen, char *err, size_
 
 int harness_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
 {
+	return harness_run_as((uid_t)-1, (gid_t)-1, argv, out, outlen, err, errlen);
+}
+
+int harness_run_as(uid_t uid, gid_t gid, const char *const *argv, char *out, size_t outlen,
+                   char *err, size_t errlen)
+{
 	char bin[512];
 	int o[2], e[2], st;
 	snprintf(bin, sizeof bin, "%s/%s", harness_build_dir(), argv[0]);
@@ -189,6 +196,10 @@ int harness_run(const char *const *argv, char *out, size_t outlen, char *err, si
 		close(e[0]);
 		int null = open("/dev/null", O_RDONLY);
 		dup2(null, 0);
+		if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0))
+			_exit(126);
+		if (uid != (uid_t)-1 && setuid(uid) < 0)
+			_exit(126);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
@@ -287,4 +298,60 @@ int harness_hello(const char *sock)
 		return -1;
 	}
 	return fd;
+}
+
+pid_t harness_spawn_helper(const char *const *argv)
+{
+	char bin[512], line[64];
+	int p[2];
+	snprintf(bin, sizeof bin, "%s/tests/helpers/%s", harness_build_dir(), argv[0]);
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], line, sizeof line);   /* "ready" */
+	close(p[0]);
+	return n > 0 ? pid : -1;
+}
+
+long harness_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+int harness_send_watch(int fd, uint64_t id, const int32_t *pids, unsigned n, uint64_t interval,
+                       int threads)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t start = frame_begin(&sb);
+	msg_pack_request(&pk, id, "watch");
+	msgpack_pack_map(&pk, 3);
+	msg_pack_str(&pk, "pids");
+	msgpack_pack_array(&pk, n);
+	for (unsigned i = 0; i < n; i++)
+		msgpack_pack_uint32(&pk, (uint32_t)pids[i]);
+	msg_pack_kv_u64(&pk, "interval", interval);
+	msg_pack_kv_bool(&pk, "threads", threads != 0);
+	frame_end(&sb, start, 1u << 20);
+	int rc = harness_send(fd, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
 }

@@ -35,10 +35,25 @@ void harness_cleanup(struct daemon_proc *d);
  * capturing stdout and stderr.  Returns the exit status. */
 int harness_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
 
+/* The same as another user (uid/gid), for access tests. */
+int harness_run_as(uid_t uid, gid_t gid, const char *const *argv, char *out, size_t outlen,
+                   char *err, size_t errlen);
+
+/* Start a helper from the build's tests/helpers/ (argv[0] is its name);
+ * returns its pid once it printed its first line. */
+pid_t harness_spawn_helper(const char *const *argv);
+
+/* Anonymous resident memory (RssAnon) of a process, kB: without the
+ * pages of mapped files such as the ring. */
+long harness_rss_kb(pid_t pid);
+
 /* Raw protocol. */
 int harness_connect(const char *sock);
 int harness_send(int fd, const void *buf, size_t n);
-int harness_send_request(int fd, uint64_t id, const char *op, const char *args_json_like);
+int harness_send_request(int fd, uint64_t id, const char *op, const char *unused);
+/* A watch request: pids[0..n), interval ns, threads. */
+int harness_send_watch(int fd, uint64_t id, const int32_t *pids, unsigned n, uint64_t interval,
+                       int threads);
 /* Read one frame and parse it as a reply into z.  0, -1 on EOF/timeout. */
 int harness_recv(int fd, msgpack_zone *z, struct msg_reply *rep, int timeout_ms);
 /* hello on a fresh connection; returns the fd or -1. */
