@@ -3,9 +3,11 @@
  * 5 ms is still seen: fork (who is whose child), exec, exit (with its exit
  * status and, where the kernel gives it, its CPU time and peak memory).
  *
- * Linux: the netlink proc connector (and taskstats for exit accounting);
- * both need CAP_NET_ADMIN, so a per-user rmond runs without them and
- * `run` falls back to polling (and says so).  docs/procevents.md has the
+ * Linux: the netlink proc connector (and taskstats for exit accounting).
+ * Taskstats needs CAP_NET_ADMIN; the connector did too before Linux 6.6,
+ * and since then lets any user listen.  So a per-user rmond gets events
+ * without accounting on a new kernel, and none on an old one, where `run`
+ * falls back to polling (and says so).  docs/procevents.md has the
  * details, failure modes included.
  *
  * Only process-level events are reported: a thread creating a thread and
@@ -23,13 +25,14 @@
  * never has to do anything else.  No accounting at all when taskstats is
  * not available, or its record was lost (socket overflow).
  *
- * A non-main thread that execs makes the kernel kill the main thread:
- * that exit is held too, and dropped when the EXEC comes (the process
- * lives on).  Without taskstats nothing can be held, so then (and past
- * the hold) a main thread that calls pthread_exit() while other threads
- * run gives an EXIT for a process that is still alive, and an exec from a
- * non-main thread gives an EXIT (status SIGKILL) followed by an EXEC of
- * the same pid, which lives on.  See docs/procevents.md.
+ * A non-main thread that execs makes the kernel kill the main thread and
+ * give its pid to the exec'ing thread: that exit is no process exit, and
+ * is dropped (the EXEC follows, the process lives on).  Without taskstats
+ * nothing can be held or told apart, so then (and past the hold) a main
+ * thread that calls pthread_exit() while other threads run gives an EXIT
+ * for a process that is still alive, and an exec from a non-main thread
+ * gives an EXIT (status 0) followed by an EXEC of the same pid, which
+ * lives on.  See docs/procevents.md.
  */
 #ifndef RMON_PROCEVENTS_H
 #define RMON_PROCEVENTS_H

@@ -115,7 +115,7 @@ static void test_watch_hot_threads(void **state)
 	/* Near 100 % each on an idle machine; generous, because CI machines
 	 * are shared: two spinners on 2 vCPUs under load still get a good
 	 * share each, and far more than the sleeping threads. */
-	assert_true(cpu[0] > 25 && cpu[1] > 25);
+	assert_true(cpu[0] > 15 && cpu[1] > 15);
 	assert_true(cpu[2] < 10 && cpu[1] > 4 * cpu[2]);
 	assert_non_null(strstr(out, "\"ev\":\"summary\""));
 }
