@@ -21,6 +21,8 @@ static int cmp_snap_pid(const void *a, const void *b)
 struct proc_snap *procs__snap_find(struct procs *p, int32_t pid)
 {
 	struct proc_snap key;
+	if (!p->nsnap)
+		return NULL;   /* bsearch's base may not be NULL */
 	key.info.pid = pid;
 	return bsearch(&key, p->snap, p->nsnap, sizeof *p->snap, cmp_snap_pid);
 }

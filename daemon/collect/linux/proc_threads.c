@@ -1,0 +1,387 @@
+/*
+ * The threads of one tracked process: task/TID/{stat,schedstat,io} on kept
+ * fds, per-thread rates, and the process's own figures as the sum of its
+ * threads' (SOURCES §2.7: /proc/PID/stat and /proc/PID/io walk every thread,
+ * so a process with thousands of them is not read whole each tick).
+ *
+ *   task/      re-listed only when stat's num_threads differs from the
+ *              threads we have, or PT_RELIST_NS passed (listing costs about
+ *              as much as reading every thread once).
+ *   stat       name, state, last CPU, utime/stime (ticks), faults.  The
+ *              leader's is read first: its num_threads decides the
+ *              re-listing, and it stands in for /proc/PID/stat.
+ *   schedstat  run_ns (ns-precise CPU time: cpu_pct), wait_ns (run-queue
+ *              wait), timeslices (ctxsw_ps).  Absent or all zero for a
+ *              thread that has used CPU (no CONFIG_SCHED_INFO): cpu_pct
+ *              from stat's ticks instead.
+ *   io         per-thread read_bytes/write_bytes, when readable.
+ *
+ * user_pct and sys_pct split cpu_pct in the proportion of the utime and
+ * stime ticks of the interval (of the totals so far when no tick moved):
+ * user + sys = cpu, with the kernel's own tick-sampled split.
+ *
+ * Process sums: a thread read in both passes adds its deltas; a thread new
+ * since the previous pass (it was born in between: the count changed, so
+ * task/ was re-listed) adds its totals.  A thread that ended in between
+ * takes its last partial interval with it; the next full read of
+ * /proc/PID/stat (the scan) catches up the totals.
+ */
+#include "proctab_linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linux.h"
+
+struct thr_sum {
+	uint64_t cpu_ns, du, ds, minflt, majflt, rbytes, wbytes;
+	uint64_t cum_u, cum_s;       /* totals: the split when no tick moved */
+	int io_all;                  /* every thread's io was read */
+};
+
+static void thr_close(struct proctab *pt, struct pt_thread *t)
+{
+	proctab__close_fd(pt, &t->fd_stat);
+	proctab__close_fd(pt, &t->fd_sched);
+	proctab__close_fd(pt, &t->fd_io);
+}
+
+void proc_threads_free(struct proctab *pt, struct pt_proc *p)
+{
+	for (unsigned i = 0; i < p->nthr; i++)
+		thr_close(pt, &p->thr[i]);
+	free(p->thr);
+	p->thr = NULL;
+	p->nthr = p->thrcap = 0;
+	proctab__close_fd(pt, &p->fd_task);
+	p->flags &= ~(unsigned)PT_T_PREV;
+}
+
+/* task/TID/name of thread t: kept fd, or opened relative to the process. */
+static ssize_t thr_file(struct proctab *pt, struct pt_proc *p, const struct pt_thread *t,
+			int *fd, const char *name, uint64_t mono, const char **out)
+{
+	char rel[48];
+	rel[0] = '\0';
+	if (*fd == PT_FD_NONE) {
+		char num[16];
+		linux_key_uint(num, (unsigned)t->tid);
+		size_t a = strlen(num), b = strlen(name);
+		if (5 + a + 1 + b >= sizeof rel)
+			return -ENAMETOOLONG;
+		memcpy(rel, "task/", 5);
+		memcpy(rel + 5, num, a);
+		rel[5 + a] = '/';
+		memcpy(rel + 6 + a, name, b + 1);
+	}
+	return proctab__read(pt, p, fd, rel, mono, out);
+}
+
+static int thr_stat(struct proctab *pt, struct pt_proc *p, struct pt_thread *t, uint64_t mono,
+		    struct pid_stat *s)
+{
+	const char *buf;
+	ssize_t n = thr_file(pt, p, t, &t->fd_stat, "stat", mono, &buf);
+	if (n <= 0 || proc_pid_parse_stat(buf, (size_t)n, s) < 0 || s->pid != t->tid)
+		return -ESRCH;
+	return 0;
+}
+
+static struct pt_thread *thr_find(struct pt_proc *p, int32_t tid)
+{
+	unsigned lo = 0, hi = p->nthr;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (p->thr[mid].tid == tid)
+			return &p->thr[mid];
+		if (p->thr[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* List task/ and merge with the threads we have (both sorted by tid):
+ * kept threads keep their fds and baselines, new ones start empty, gone
+ * ones are closed.  0 or -ESRCH. */
+static int thr_relist(struct proctab *pt, struct pt_proc *p, uint64_t mono)
+{
+	int fd = p->fd_task, kept = fd >= 0;
+	if (!kept) {
+		fd = proctab__open(pt, p, "task", O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			return -ESRCH;
+		if (proctab__may_keep(pt, p, mono)) {
+			p->fd_task = fd;
+			pt->nfds++;
+			kept = 1;
+		}
+	}
+	int got = proctab__list(pt, fd, &pt->tids, &pt->tidcap);
+	if (!kept)
+		close(fd);
+	if (got <= 0)
+		return -ESRCH;
+	unsigned n = (unsigned)got;
+	if (n > pt->tscratch_cap) {
+		struct pt_thread *v = realloc(pt->tscratch, n * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		pt->tscratch = v;
+		pt->tscratch_cap = n;
+	}
+	struct pt_thread *out = pt->tscratch;
+	unsigned a = 0, b = 0, m = 0;
+	while (a < p->nthr || b < n) {
+		if (b == n || (a < p->nthr && p->thr[a].tid < pt->tids[b])) {
+			thr_close(pt, &p->thr[a++]);
+		} else if (a < p->nthr && p->thr[a].tid == pt->tids[b]) {
+			out[m++] = p->thr[a++];
+			b++;
+		} else {
+			struct pt_thread *t = &out[m++];
+			memset(t, 0, sizeof *t);
+			t->tid = pt->tids[b++];
+			t->fd_stat = t->fd_sched = t->fd_io = PT_FD_NONE;
+		}
+	}
+	if (p->thrcap >= m) {
+		/* Copy back rather than swap: each process's array keeps its
+		 * own size, so processes of different sizes sharing the one
+		 * scratch do not make it shrink and grow again. */
+		memcpy(p->thr, out, m * sizeof *out);
+	} else {
+		pt->tscratch = p->thr;
+		pt->tscratch_cap = p->thrcap;
+		p->thr = out;
+		p->thrcap = n;
+	}
+	p->nthr = m;
+	p->list_mono = mono;
+	return 0;
+}
+
+static void thr_split(double cpu, uint64_t du, uint64_t ds, uint64_t cu, uint64_t cs,
+		      double *user, double *sys)
+{
+	if (du + ds == 0) {
+		du = cu;
+		ds = cs;
+	}
+	*user = du + ds ? cpu * (double)du / (double)(du + ds) : cpu;
+	*sys = cpu - *user;
+}
+
+/* schedstat: 1 read, 0 no reading, -ESRCH gone. */
+static int thr_sched(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
+		     const struct pid_stat *s, uint64_t mono, uint64_t v[3])
+{
+	const char *buf;
+	if (t->fd_sched == PT_FD_NA)
+		return 0;
+	ssize_t n = thr_file(pt, p, t, &t->fd_sched, "schedstat", mono, &buf);
+	if (n == -ESRCH)
+		return -ESRCH;
+	int ok = n > 0 && proc_pid_parse_schedstat(buf, (size_t)n, &v[0], &v[1], &v[2]) == 0;
+	if (ok && (v[0] | v[1] | v[2]))
+		return 1;
+	if (!ok || s->utime + s->stime > 0) {   /* absent, or sched_info off */
+		proctab__close_fd(pt, &t->fd_sched);
+		t->fd_sched = PT_FD_NA;
+	}
+	return 0;
+}
+
+/* io: 1 read, 0 unavailable, -ESRCH gone. */
+static int thr_io(struct proctab *pt, struct pt_proc *p, struct pt_thread *t, uint64_t mono,
+		  uint64_t *rd, uint64_t *wr)
+{
+	const char *buf;
+	if (t->fd_io == PT_FD_NA)
+		return 0;
+	ssize_t n = thr_file(pt, p, t, &t->fd_io, "io", mono, &buf);
+	if (n == -ESRCH)
+		return -ESRCH;
+	if (n > 0 && proc_pid_parse_io(buf, (size_t)n, rd, wr) == 0)
+		return 1;
+	proctab__close_fd(pt, &t->fd_io);
+	t->fd_io = PT_FD_NA;
+	return 0;
+}
+
+static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_stat *s,
+		      int sched, const uint64_t sv[3], int io, uint64_t rd, uint64_t wr,
+		      uint64_t mono, int born, struct thr_sum *sum)
+{
+	struct thread_info *ti = &t->info;
+	uint64_t du, ds, dmin, dmaj;
+	ti->have = 0;
+	ti->cpu_pct = ti->user_pct = ti->sys_pct = ti->ctxsw_ps = ti->runq_wait_pct = 0;
+	ti->read_bps = ti->write_bps = 0;
+	sum->cum_u += s->utime;
+	sum->cum_s += s->stime;
+	if (!(t->prev & PT_TP_STAT)) {
+		/* First sight: a thread born since the last pass brings its
+		 * totals into the process's interval. */
+		if (born) {
+			sum->cpu_ns += sched ? sv[0] : (s->utime + s->stime) * 1000000000ull / pt->clk_tck;
+			sum->du += s->utime;
+			sum->ds += s->stime;
+			sum->minflt += s->minflt;
+			sum->majflt += s->majflt;
+			sum->rbytes += io ? rd : 0;
+			sum->wbytes += io ? wr : 0;
+		}
+		return;
+	}
+	if (mono <= t->mono || ctr_delta(t->utime, s->utime, &du) || ctr_delta(t->stime, s->stime, &ds) ||
+	    ctr_delta(t->minflt, s->minflt, &dmin) || ctr_delta(t->majflt, s->majflt, &dmaj))
+		return;
+	double dt = tick_dt(t->mono, mono);
+	int sched_d = sched && (t->prev & PT_TP_SCHED) && sv[0] >= t->run_ns &&
+		      sv[1] >= t->wait_ns && sv[2] >= t->slices;
+	uint64_t cpu_ns = sched_d ? sv[0] - t->run_ns : (du + ds) * 1000000000ull / pt->clk_tck;
+	ti->cpu_pct = (double)cpu_ns / 1e9 * 100.0 / dt;
+	thr_split(ti->cpu_pct, du, ds, s->utime, s->stime, &ti->user_pct, &ti->sys_pct);
+	ti->have |= THREAD_HAVE_RATES;
+	sum->cpu_ns += cpu_ns;
+	sum->du += du;
+	sum->ds += ds;
+	sum->minflt += dmin;
+	sum->majflt += dmaj;
+	if (sched_d) {
+		ti->ctxsw_ps = (double)(sv[2] - t->slices) / dt;
+		ti->runq_wait_pct = (double)(sv[1] - t->wait_ns) / 1e9 * 100.0 / dt;
+		ti->have |= THREAD_HAVE_SCHED;
+	}
+	uint64_t dr, dw;
+	if (io && (t->prev & PT_TP_IO) && !ctr_delta(t->rbytes, rd, &dr) &&
+	    !ctr_delta(t->wbytes, wr, &dw)) {
+		ti->read_bps = (double)dr / dt;
+		ti->write_bps = (double)dw / dt;
+		ti->have |= THREAD_HAVE_IO;
+		sum->rbytes += dr;
+		sum->wbytes += dw;
+	} else {
+		sum->io_all = 0;
+	}
+}
+
+/* Read thread t (its stat given for the leader) and compute its rates.
+ * 0, or -ESRCH when it is gone. */
+static int thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
+		    const struct pid_stat *given, uint64_t mono, int born, struct thr_sum *sum)
+{
+	struct pid_stat s;
+	uint64_t sv[3] = { 0 }, rd = 0, wr = 0;
+	if (given)
+		s = *given;
+	else if (thr_stat(pt, p, t, mono, &s))
+		return -ESRCH;
+	int sched = thr_sched(pt, p, t, &s, mono, sv);
+	int io = sched < 0 ? sched : thr_io(pt, p, t, mono, &rd, &wr);
+	if (sched < 0 || io < 0)
+		return -ESRCH;
+	if (!io)
+		sum->io_all = 0;
+	struct thread_info *ti = &t->info;
+	ti->tid = t->tid;
+	ti->pid = p->info.pid;
+	memcpy(ti->name, s.comm, sizeof ti->name);
+	ti->state = s.state;
+	ti->last_cpu = s.processor;
+	thr_rates(pt, t, &s, sched, sv, io, rd, wr, mono, born, sum);
+	t->utime = s.utime;
+	t->stime = s.stime;
+	t->minflt = s.minflt;
+	t->majflt = s.majflt;
+	t->prev = PT_TP_STAT;
+	if (sched) {
+		t->run_ns = sv[0];
+		t->wait_ns = sv[1];
+		t->slices = sv[2];
+		t->prev |= PT_TP_SCHED;
+	}
+	if (io) {
+		t->rbytes = rd;
+		t->wbytes = wr;
+		t->prev |= PT_TP_IO;
+	}
+	t->mono = mono;
+	return 0;
+}
+
+/* The process's rates and totals from its threads' sums. */
+static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s, uint64_t mono)
+{
+	struct proc_info *in = &p->info;
+	double dt = tick_dt(p->t_mono, mono);
+	in->have &= ~PROC_HAVE_RATES;
+	if (dt > 0) {
+		in->cpu_pct = (double)s->cpu_ns / 1e9 * 100.0 / dt;
+		thr_split(in->cpu_pct, s->du, s->ds, s->cum_u, s->cum_s, &in->user_pct, &in->sys_pct);
+		in->minflt_ps = (double)s->minflt / dt;
+		in->majflt_ps = (double)s->majflt / dt;
+		in->have |= PROC_HAVE_RATES;
+	}
+	in->cpu_time_s += (double)s->cpu_ns / 1e9;
+	proc_pid_rates_done(p);
+	if (!s->io_all || !(in->have & PROC_HAVE_IO))
+		return proc_pid_read_io(pt, p, mono);   /* whole-process io instead */
+	in->read_bytes += s->rbytes;
+	in->write_bytes += s->wbytes;
+	in->have &= ~PROC_HAVE_IO_RATES;
+	if (dt > 0) {
+		in->read_bps = (double)s->rbytes / dt;
+		in->write_bps = (double)s->wbytes / dt;
+		in->have |= PROC_HAVE_IO_RATES;
+	}
+	return 0;
+}
+
+int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
+		      void (*cb)(void *arg, const struct thread_info *ti), void *arg)
+{
+	int listed = 0;
+	if (p->nthr == 0) {
+		if (thr_relist(pt, p, mono))
+			return -ESRCH;
+		listed = 1;
+	}
+	struct pt_thread *lead = thr_find(p, p->info.pid);
+	struct pid_stat ls;
+	if (!lead || thr_stat(pt, p, lead, mono, &ls) || ls.starttime != p->info.start_ticks)
+		return -ESRCH;
+	if (!listed && (ls.num_threads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
+		if (thr_relist(pt, p, mono) || !(lead = thr_find(p, p->info.pid)))
+			return -ESRCH;
+	}
+	if (proc_too) {
+		proc_pid_apply_stat(pt, p, &ls);
+		if (proc_pid_read_mem(pt, p, mono))
+			return -ESRCH;
+	}
+	struct thr_sum sum = { .io_all = 1 };
+	int had = (p->flags & PT_T_PREV) != 0;
+	unsigned m = 0;
+	for (unsigned i = 0; i < p->nthr; i++) {
+		struct pt_thread *t = &p->thr[i];
+		if (thr_read(pt, p, t, t == lead ? &ls : NULL, mono, had, &sum)) {
+			thr_close(pt, t);   /* ended: dropped silently */
+			continue;
+		}
+		cb(arg, &t->info);
+		if (m != i)
+			p->thr[m] = *t;
+		m++;
+	}
+	p->nthr = m;
+	int err = proc_too ? thr_proc(pt, p, &sum, mono) : 0;
+	p->t_mono = mono;
+	p->flags |= PT_T_PREV;
+	return err ? -ESRCH : 0;
+}

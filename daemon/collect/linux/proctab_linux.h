@@ -1,0 +1,196 @@
+/*
+ * The Linux process table, inside: what proctab.c (the table, the fd
+ * budget, scan and sample), proc_pid.c (one process's files), proc_threads.c
+ * (one tracked process's threads) and proc_pid_parse.c (pure parsers) share.
+ * Nothing outside collect/linux/ includes this; tests do, for the parsers.
+ *
+ * Identity.  An entry is keyed by (pid, starttime).  It keeps an O_PATH
+ * dirfd of /proc/PID and fds of the files it reads (stat, statm, status, io,
+ * and per thread task/TID/{stat,schedstat,io}); once the process is reaped
+ * every one of them fails with ESRCH, so a kept fd never reads another
+ * process that got the same pid (SOURCES §2.8).  Entries read by path (over
+ * the fd budget, or a fixture tree) compare starttime instead.
+ *
+ * Baselines.  Rates come from three independent pairs of readings, each over
+ * the time since its own previous reading: /proc/PID/stat (cpu, faults),
+ * status (context switches) and io.  A tracked process sampled with its
+ * threads adds a fourth: the sum of its threads' deltas, so that the
+ * O(threads) whole-process files (stat, io) are not read every tick.
+ */
+#ifndef RMON_PROCTAB_LINUX_H
+#define RMON_PROCTAB_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proctab.h"
+#include "readfile.h"
+
+/* ---- parsers (proc_pid_parse.c) --------------------------------------- */
+
+#define PID_PF_KTHREAD 0x00200000u   /* stat field 9: a kernel thread */
+
+/* /proc/PID/stat and task/TID/stat; field numbers as in proc(5). */
+struct pid_stat {
+	int32_t pid;                 /* 1 */
+	char comm[PROC_COMM_MAX];    /* 2, raw, truncated to PROC_COMM_MAX-1 */
+	char state;                  /* 3 */
+	int32_t ppid;                /* 4 */
+	uint64_t flags;              /* 9 */
+	uint64_t minflt, majflt;     /* 10, 12 */
+	uint64_t utime, stime;       /* 14, 15: clock ticks */
+	uint64_t num_threads;        /* 20 */
+	uint64_t starttime;          /* 22: ticks after boot */
+	uint64_t vsize;              /* 23: bytes */
+	uint64_t rss;                /* 24: pages (approximate, a fallback) */
+	int32_t processor;           /* 39, or -1 when the kernel is older */
+};
+/* 0, or -EINVAL when buf is not a stat line (empty, no "(comm)", fewer
+ * than 24 fields).  comm is between the first '(' and the LAST ')': it may
+ * hold spaces, parentheses and newlines. */
+int proc_pid_parse_stat(const char *buf, size_t len, struct pid_stat *s);
+
+/* statm: size and resident, in pages.  0 or -EINVAL. */
+int proc_pid_parse_statm(const char *buf, size_t len, uint64_t *size, uint64_t *resident);
+
+#define PID_STATUS_UID  (1u << 0)
+#define PID_STATUS_CTX  (1u << 1)    /* both switch counters */
+#define PID_STATUS_TGID (1u << 2)
+struct pid_status {
+	unsigned has;                /* PID_STATUS_* */
+	uint32_t uid;                /* real */
+	int32_t tgid;
+	uint64_t vctx, nvctx;
+};
+void proc_pid_parse_status(const char *buf, size_t len, struct pid_status *st);
+
+/* io: read_bytes and write_bytes (what reached the block layer).  0, or
+ * -EINVAL when either is missing. */
+int proc_pid_parse_io(const char *buf, size_t len, uint64_t *rd, uint64_t *wr);
+
+/* smaps_rollup: Pss in bytes.  0 or -EINVAL. */
+int proc_pid_parse_pss(const char *buf, size_t len, uint64_t *pss);
+
+/* schedstat: "run_ns wait_ns timeslices".  0 or -EINVAL. */
+int proc_pid_parse_schedstat(const char *buf, size_t len, uint64_t *run_ns, uint64_t *wait_ns,
+			     uint64_t *slices);
+
+/* cmdline in place: NULs become spaces, trailing NULs are dropped.  The
+ * new length (buf[len] is set to NUL: buf must have room for it). */
+size_t proc_pid_parse_cmdline(char *buf, size_t len);
+
+/* ---- the table's insides ---------------------------------------------- */
+
+#define PT_FD_NONE (-1)      /* no kept fd: open, read, close each time */
+#define PT_FD_NA   (-2)      /* unavailable (EACCES...): not tried again until exec */
+
+#define PT_PROC_FDS 5        /* dirfd, stat, statm, status, io */
+#define PT_FD_RESERVE 256    /* fds left to the rest of the daemon */
+#define PT_TRACK_NS   (5ull * 1000000000ull)   /* tracked: sampled this recently */
+#define PT_RELIST_NS  (1ull * 1000000000ull)   /* task/ re-listed at least this often */
+#define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
+
+struct pt_thread {
+	int32_t tid;
+	int fd_stat, fd_sched, fd_io;
+	unsigned prev;               /* PT_TP_*: which previous readings exist */
+	uint8_t gone;
+	uint64_t mono;               /* when prev was read */
+	uint64_t utime, stime, minflt, majflt;
+	uint64_t run_ns, wait_ns, slices;
+	uint64_t rbytes, wbytes;
+	struct thread_info info;
+};
+#define PT_TP_STAT  (1u << 0)
+#define PT_TP_SCHED (1u << 1)
+#define PT_TP_IO    (1u << 2)
+
+/* Entry flags. */
+#define PT_KNOWN    (1u << 0)    /* read at least once: identity set */
+#define PT_KEEP     (1u << 1)    /* has a dirfd and may keep its files' fds */
+#define PT_DEAD     (1u << 2)    /* gone (sample saw it): state 'X' until the next scan */
+#define PT_GONE     (1u << 3)    /* dropped by this scan, freed at its end */
+#define PT_W_PREV   (1u << 4)    /* a /proc/PID/stat baseline */
+#define PT_IO_PREV  (1u << 5)    /* an io baseline */
+#define PT_CTX_OK   (1u << 6)    /* status was readable last time */
+#define PT_CTX_RATE (1u << 7)    /* vctx_ps/nvctx_ps computed at least once */
+#define PT_T_PREV   (1u << 8)    /* a thread-pass baseline (t_mono) */
+
+struct pt_proc {
+	struct proc_info info;
+	int dirfd;                   /* O_PATH /proc/PID, or -1: files by path */
+	int fd_stat, fd_statm, fd_status, fd_io, fd_task;
+	unsigned flags;              /* PT_* */
+	uint64_t track_mono;         /* last proctab_sample; 0 never */
+	/* /proc/PID/stat baseline */
+	uint64_t w_mono, utime, stime, minflt, majflt;
+	/* status baseline; s_cpu: utime+stime when it was read */
+	uint64_t s_mono, s_cpu, vctx, nvctx;
+	unsigned s_reads;
+	/* io baseline */
+	uint64_t io_mono, rbytes, wbytes;
+	/* threads, sorted by tid (tracked processes sampled with a thread_cb) */
+	struct pt_thread *thr;
+	unsigned nthr, thrcap;
+	uint64_t list_mono, t_mono;
+};
+
+struct proctab {
+	int procfd;                  /* the env's root (not ours) */
+	int listfd;                  /* the root opened for reading: getdents64 */
+	uint64_t clk_tck, pagesize;
+	double btime;                /* NAN when /proc/stat has none */
+	struct pt_proc **tab, **tmp; /* sorted by pid; tmp: the next scan's */
+	unsigned n, cap, tmpcap;
+	int32_t *pids, *tids;        /* listings */
+	unsigned pidcap, tidcap;
+	struct pt_thread *tscratch;  /* a re-listing merges into it, then swaps */
+	unsigned tscratch_cap;
+	unsigned nfds, budget;       /* fds kept, and how many may be */
+	int scanning;                /* the old array is being merged: no demotions */
+	uint64_t now;                /* mono of the scan or sample under way */
+	struct readfile_buf big;     /* files that do not fit buf */
+	_Alignas(8) char dents[16384];
+	char buf[4096];              /* one file at a time */
+};
+
+/* proctab.c: fds and listings. */
+ssize_t proctab__read(struct proctab *pt, struct pt_proc *p, int *fd, const char *rel,
+		      uint64_t mono, const char **out);
+/* rel relative to the entry's dirfd, or "PID/rel" under the root (in buf):
+ * the dirfd to use goes to *dfd.  NULL when buf is too small. */
+const char *proctab__path(const struct proctab *pt, const struct pt_proc *p, const char *rel,
+			  char *buf, size_t cap, int *dfd);
+int proctab__open(struct proctab *pt, const struct pt_proc *p, const char *rel, int flags);
+/* May p keep one more fd (counted by the caller when it does)? */
+int proctab__may_keep(struct proctab *pt, struct pt_proc *p, uint64_t mono);
+void proctab__close_fd(struct proctab *pt, int *fd);
+int proctab__keep_dir(struct proctab *pt, struct pt_proc *p, uint64_t mono);
+int proctab__list(struct proctab *pt, int fd, int32_t **ids, unsigned *cap);
+int proctab__tracked(const struct pt_proc *p, uint64_t mono);
+/* A bounded prefix of a file (cmdline): at most cap-1 bytes, NUL-terminated. */
+ssize_t proctab__prefix(int fd, char *buf, size_t cap);
+
+/* proc_pid.c: one process. */
+#define PP_SCAN   1          /* the full scan: status when due */
+#define PP_SAMPLE 0          /* the fast path: stat, statm, io */
+int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode);
+/* Identity and comm from a leader's stat (exec: generation, cmdline, exe). */
+void proc_pid_apply_stat(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s);
+int proc_pid_read_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono);
+int proc_pid_read_io(struct proctab *pt, struct pt_proc *p, uint64_t mono);
+/* HAVE_RATES may be set: stat-group rates done and ctx rates known. */
+void proc_pid_rates_done(struct pt_proc *p);
+/* Close every fd and forget every reading; the pid stays. */
+void proc_pid_reset(struct proctab *pt, struct pt_proc *p);
+void proc_pid_close(struct proctab *pt, struct pt_proc *p);
+
+/* proc_threads.c: the threads of one tracked process.  proc_too: the
+ * process's own fields come from its threads (it has a thread baseline);
+ * else the caller read /proc/PID/stat this tick.  0 or -ESRCH. */
+int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
+		      void (*cb)(void *arg, const struct thread_info *ti), void *arg);
+void proc_threads_free(struct proctab *pt, struct pt_proc *p);
+
+#endif
