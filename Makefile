@@ -149,7 +149,7 @@ check: deps
 valgrind: deps tests
 	RMON_BUILD=$(BUILD) RMON_SRCDIR=$(CURDIR) RMON_VALGRIND=1 $(BUILD)/tests/test-daemon
 
-bench: deps all $(BENCHES)
+bench: deps all $(BENCHES) $(HELPERS)
 	@BUILD=$(BUILD) bench/run.sh
 
 # libFuzzer targets: built with clang, separate objects.

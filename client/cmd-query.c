@@ -13,10 +13,11 @@
 #include "out.h"
 #include "timearg.h"
 
-enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_STEP, OPT_AGG, OPT_FORMAT, OPT_JSON, OPT_CSV };
+enum { OPT_SINCE = 0x100, OPT_UNTIL, OPT_STEP, OPT_AGG, OPT_FORMAT, OPT_JSON, OPT_CSV, OPT_RUN };
 
 static const struct cmd_opt query_opts[] = {
-	{ "since", OPT_SINCE, "T", "start (required): 5m (ago), @EPOCH, 'YYYY-MM-DD HH:MM'", true },
+	{ "since", OPT_SINCE, "T", "start (required unless --run): 5m (ago), @EPOCH, 'YYYY-MM-DD HH:MM'", false },
+	{ "run", OPT_RUN, "ID", "a finished run (the id rmonctl run prints): its time span, and for proc:/thread: only its processes", false },
 	{ "until", OPT_UNTIL, "T", "end, same forms (default: now)", false },
 	{ "step", OPT_STEP, "D", "bucket width (1s, 1m); default: raw samples", false },
 	{ "agg", OPT_AGG, "F", "with --step: avg (default), min, max, last, p95", false },
@@ -27,7 +28,8 @@ static const struct cmd_opt query_opts[] = {
 };
 
 struct query {
-	const char *since_s, *until_s, *step_s, *agg, *format;
+	const char *since_s, *until_s, *step_s, *agg, *format, *run_s;
+	uint64_t run;
 	uint64_t since, until, step;
 	bool has_until;
 	struct out_series_set ss;
@@ -59,15 +61,22 @@ static int check(struct cmd_ctx *ctx, struct query *q)
 	static const char *const aggs[] = { "avg", "min", "max", "last", "p95", NULL };
 	uint64_t now = timearg_now();
 
-	if (!q->since_s)
-		return cmd_usage_error(ctx, "--since is required (for example --since 5m)");
-	if (timearg_parse(q->since_s, now, &q->since, q->err, sizeof q->err) < 0)
+	if (q->run_s) {
+		char *end;
+		q->run = strtoull(q->run_s, &end, 10);
+		if (!*q->run_s || *end)
+			return cmd_usage_error(ctx, "--run: '%s' is not a run id", q->run_s);
+	}
+	if (!q->since_s && !q->run_s)
+		return cmd_usage_error(ctx, "--since is required (for example --since 5m), or --run ID");
+	q->since = now;
+	if (q->since_s && timearg_parse(q->since_s, now, &q->since, q->err, sizeof q->err) < 0)
 		return cmd_usage_error(ctx, "--since: %s", q->err);
 	q->has_until = q->until_s != NULL;
 	q->until = now;
 	if (q->has_until && timearg_parse(q->until_s, now, &q->until, q->err, sizeof q->err) < 0)
 		return cmd_usage_error(ctx, "--until: %s", q->err);
-	if (q->since > q->until)
+	if (q->since_s && q->since > q->until)
 		return cmd_usage_error(ctx, "--since %s is after --until %s", q->since_s,
 				       q->until_s ? q->until_s : "now");
 	if (q->step_s && (duration_parse(q->step_s, &q->step) < 0 || q->step < 1000000))
@@ -81,12 +90,16 @@ static int check(struct cmd_ctx *ctx, struct query *q)
 
 static void pack_args(msgpack_packer *pk, const struct query *q, int nsel, char **sel)
 {
-	msgpack_pack_map(pk, 2u + q->has_until + (q->step_s != NULL) + (q->agg != NULL));
+	msgpack_pack_map(pk, 1u + (q->since_s != NULL) + (q->run_s != NULL) + q->has_until +
+	                     (q->step_s != NULL) + (q->agg != NULL));
 	msg_pack_str(pk, "selectors");
 	msgpack_pack_array(pk, (size_t)nsel);
 	for (int i = 0; i < nsel; i++)
 		msg_pack_str(pk, sel[i]);
-	msg_pack_kv_u64(pk, "since", q->since);
+	if (q->since_s)
+		msg_pack_kv_u64(pk, "since", q->since);
+	if (q->run_s)
+		msg_pack_kv_u64(pk, "run", q->run);
 	if (q->has_until)
 		msg_pack_kv_u64(pk, "until", q->until);
 	if (q->step_s)
@@ -134,6 +147,7 @@ static int query_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		switch (o) {
 		case CMD_OPT_DONE: return ctx->rc;
 		case OPT_SINCE: q.since_s = optarg; break;
+		case OPT_RUN: q.run_s = optarg; break;
 		case OPT_UNTIL: q.until_s = optarg; break;
 		case OPT_STEP: q.step_s = optarg; break;
 		case OPT_AGG: q.agg = optarg; break;

@@ -374,6 +374,25 @@ static void sampler(struct scr *s, const msgpack_object *sm)
 	fputc('\n', s->f);
 }
 
+/* The process thread's health: table size, tracked set, its own cost. */
+static void procs_line(struct scr *s, const msgpack_object *pm)
+{
+	cell a, b, c, d, e, f;
+	bool events = false;
+	if (!pm)
+		return;
+	heading(s, "Procs");
+	fprintf(s->f, "   %s processes", fmt(a, pm, "processes", FK_INT));
+	opt_kv(s, "tracked", fmt(b, pm, "tracked", FK_INT), "");
+	opt_kv(s, "watches", fmt(c, pm, "watches", FK_INT), "");
+	opt_kv(s, "missed", fmt(d, pm, "missed_ticks", FK_INT), "");
+	fprintf(s->f, "  scan %sus, tick %sus cpu", fmt(e, pm, "scan_cpu_us", FK_INT),
+	        fmt(f, pm, "tick_cpu_us", FK_INT));
+	if (msg_get_bool(pm, "events", &events))
+		fprintf(s->f, "  %s", events ? "kernel events" : "polling (no kernel events)");
+	fputc('\n', s->f);
+}
+
 static void ring(struct scr *s, const msgpack_object *rg)
 {
 	char mode[16], path[256], ret[32];
@@ -444,6 +463,7 @@ void cmd_status_render(FILE *f, const msgpack_object *result, const struct statu
 	nets(&s, latest ? msg_get_array(latest, "net") : NULL);
 	temps(&s, latest ? msg_get_array(latest, "temp") : NULL);
 	sampler(&s, msg_get_map(result, "sampler"));
+	procs_line(&s, msg_get_map(result, "procs"));
 	ring(&s, msg_get_map(result, "ring"));
 	missing(&s, caps);
 }

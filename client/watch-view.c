@@ -994,7 +994,7 @@ void watch_run_summary_print(FILE *f, const msgpack_object *result, const struct
 	char label[512];
 	cell a, b;
 	double cpu, util, rss, pss;
-	uint64_t run_id, t0 = e->start_ns, t1 = e->end_ns;
+	uint64_t run_id;
 
 	str_field(label, sizeof label, run, "label");
 	if (!label[0] && e->label)
@@ -1024,15 +1024,7 @@ void watch_run_summary_print(FILE *f, const msgpack_object *result, const struct
 	kv_line(&s, "processes", "%s", c_int(a, num_or_nan(run, "processes")));
 	run_verdict(&s, run);
 	categories(&s, msg_get_array(run, "categories"));
-	/* rmond's own time range of the run when it sends one */
-	if (msg_get_u64(run, "start_ns", &t0) && msg_get_u64(run, "end_ns", &t1) && t1 < t0)
-		t0 = e->start_ns, t1 = e->end_ns;
-	if (msg_get_u64(run, "run_id", &run_id)) {
-		if (t0 && t1 >= t0)
-			kv_line(&s, "history", "run %" PRIu64 "; for example: rmonctl query 'proc:*.rss_bytes' "
-				"--since @%" PRIu64 " --until @%" PRIu64, run_id, t0 / 1000000000u,
-				(t1 + 999999999u) / 1000000000u);
-		else
-			kv_line(&s, "history", "run %" PRIu64, run_id);
-	}
+	if (msg_get_u64(run, "run_id", &run_id))
+		kv_line(&s, "history", "run %" PRIu64 "; for example: rmonctl query 'proc:*.rss_bytes' "
+			"--run %" PRIu64, run_id, run_id);
 }

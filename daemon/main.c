@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "paths.h"
 #include "rmond.h"
+#include "runs.h"
 
 struct rmond the_rmond;
 
@@ -216,6 +217,10 @@ static int open_ring(struct rmond *d, const unsigned counts[RM_KIND__COUNT])
 		log_errx("%s", err);
 		return -1;
 	}
+	char runs_path[4300];
+	snprintf(runs_path, sizeof runs_path, "%s/runs", d->cfg.state_dir);
+	if (runs_open(d->cfg.ring_memory ? NULL : runs_path) < 0)
+		log_warn("%s", runs_path);
 	log_info("ring: %s, %.1f MiB, %llu records recovered%s",
 	         ro.path ? ro.path : "in memory", (double)ring_bytes(d->ring) / 1048576.0,
 	         (unsigned long long)d->ring_info.recovered,
@@ -442,6 +447,7 @@ int main(int argc, char **argv)
 	sampler_close(&d->sampler);
 	procs_close(d->procs);
 	classifier_free(&d->cls);
+	runs_close();
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	uv_loop_close(d->loop);
 	ring_close(d->ring);

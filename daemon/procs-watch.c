@@ -318,6 +318,11 @@ int procs_watch_view(struct procs *p, uint32_t id, struct watch_view *out)
 		}
 		w->nexits = 0;
 	}
+	if (w->spec.run) {
+		out->all = malloc((w->nm ? w->nm : 1) * sizeof *out->all);
+		for (unsigned i = 0; out->all && i < w->nm; i++)
+			out->all[out->nall++] = w->m[i].pid;
+	}
 	out->ended = w->ended;
 	out->events = p->pe != NULL;
 	out->run = w->run;
@@ -329,6 +334,8 @@ void watch_view_free(struct watch_view *v)
 {
 	free(v->members);
 	free(v->exits);
+	free(v->all);
 	v->members = NULL;
 	v->exits = NULL;
+	v->all = NULL;
 }

@@ -79,6 +79,8 @@ struct watch_view {
 	unsigned nmembers;
 	struct watch_exit *exits;    /* exits since the previous view (malloc'd) */
 	unsigned nexits;
+	int32_t *all;                /* runs: every member, alive or not (malloc'd) */
+	unsigned nall;
 	bool ended;                  /* every member has exited */
 	bool events;                 /* fork/exit seen through kernel events */
 	struct run_acct run;

@@ -18,6 +18,7 @@
 #include "req.h"
 #include "clock.h"
 #include "rmond.h"
+#include "runs.h"
 
 #define QUERY_CHUNK 4096          /* points per series event */
 #define QUERY_BUFFERED_MAX 16384  /* points held before everything is flushed */
@@ -49,6 +50,7 @@ struct query {
 	uint64_t n, head;
 	uint64_t since, until, step;
 	enum query_agg agg;
+	const struct run_rec *run;  /* restrict proc/thread records to a run's pids */
 	struct series *series;
 	unsigned nseries, capseries;
 	unsigned buffered;
@@ -240,6 +242,19 @@ static void finish(struct query *q, struct conn *c)
 	reply_send(c, &r, q->base.id);
 }
 
+/* With a run: process and thread records only of the run's processes
+ * (their key starts with the pid). */
+static bool in_run(const struct query *q, enum rm_kind kind, const struct rm_rec *r)
+{
+	if (!q->run || (kind != RM_KIND_PROC && kind != RM_KIND_THREAD))
+		return true;
+	int32_t pid = (int32_t)strtol(r->key, NULL, 10);
+	for (unsigned i = 0; i < q->run->npids; i++)
+		if (q->run->pids[i] == pid)
+			return true;
+	return false;
+}
+
 static int query_pump(struct stream *st, struct conn *c)
 {
 	struct query *q = (struct query *)st;
@@ -255,7 +270,7 @@ static int query_pump(struct stream *st, struct conn *c)
 				q->n = ring_tail(ring, (unsigned)q->lane) - 1;   /* lapped */
 				continue;
 			}
-			if (rc < 0 || !selector_match_key(sel, r.key))
+			if (rc < 0 || !selector_match_key(sel, r.key) || !in_run(q, sel->kind, &r))
 				continue;
 			if (r.ts_ns > q->until) {
 				q->n = q->head;
@@ -310,11 +325,25 @@ static int parse_range(struct conn *c, const struct msg_request *req, struct que
 {
 	char agg[8] = "avg";
 	const msgpack_object *o;
-	if (!msg_get_u64(req->args, "since", &q->since)) {
+	uint64_t run_id;
+	if (msg_map_get(req->args, "run")) {
+		if (!msg_get_u64(req->args, "run", &run_id)) {
+			conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "run: expected a run id");
+			return -1;
+		}
+		if (!(q->run = runs_find(run_id))) {
+			conn_send_error(c, req->id, PROTO_ERR_NOT_FOUND, "no finished run %llu",
+			                (unsigned long long)run_id);
+			return -1;
+		}
+	}
+	if (q->run && !msg_map_get(req->args, "since")) {
+		q->since = q->run->start_ns;
+	} else if (!msg_get_u64(req->args, "since", &q->since)) {
 		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "since: expected a uint (ns since the epoch)");
 		return -1;
 	}
-	q->until = clock_rt_ns();
+	q->until = q->run ? q->run->end_ns : clock_rt_ns();
 	if ((o = msg_map_get(req->args, "until")) && !msg_get_u64(req->args, "until", &q->until)) {
 		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "until: expected a uint (ns since the epoch)");
 		return -1;

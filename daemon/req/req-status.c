@@ -106,6 +106,29 @@ static void pack_latest(msgpack_packer *pk)
 	}
 }
 
+static void pack_procs(msgpack_packer *pk)
+{
+	struct procs_stats ps;
+	msg_pack_str(pk, "procs");
+	if (!the_rmond.procs) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	procs_get_stats(the_rmond.procs, &ps);
+	msgpack_pack_map(pk, 11);
+	msg_pack_kv_u64(pk, "processes", ps.processes);
+	msg_pack_kv_u64(pk, "tracked", ps.tracked);
+	msg_pack_kv_u64(pk, "watches", ps.watches);
+	msg_pack_kv_u64(pk, "scans", ps.scans);
+	msg_pack_kv_u64(pk, "tracked_ticks", ps.tracked_ticks);
+	msg_pack_kv_u64(pk, "missed_ticks", ps.missed);
+	msg_pack_kv_f64(pk, "scan_cpu_us", (double)ps.scan_cpu_ns / 1e3);
+	msg_pack_kv_f64(pk, "tick_cpu_us", (double)ps.tick_cpu_ns / 1e3);
+	msg_pack_kv_u64(pk, "tracked_interval_ns", the_rmond.cfg.procs_tracked_interval_ns);
+	msg_pack_kv_bool(pk, "events", ps.events);
+	msg_pack_kv_u64(pk, "events_lost", ps.events_lost);
+}
+
 static void status_exec(struct conn *c, const struct msg_request *req)
 {
 	struct sampler_stats st;
@@ -113,9 +136,10 @@ static void status_exec(struct conn *c, const struct msg_request *req)
 	sampler_get_stats(&the_rmond.sampler, &st);
 	reply_begin(&r);
 	msg_pack_ok(&r.pk, req->id);
-	msgpack_pack_map(&r.pk, 5);
+	msgpack_pack_map(&r.pk, 6);
 	pack_server(&r.pk);
 	pack_sampler(&r.pk, &st);
+	pack_procs(&r.pk);
 	pack_ring(&r.pk);
 	pack_caps(&r.pk, st.caps);
 	pack_latest(&r.pk);

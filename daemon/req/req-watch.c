@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "req.h"
 #include "rmond.h"
+#include "runs.h"
 #include "watch-summary.h"
 
 struct watch_stream {
@@ -147,6 +148,13 @@ static void send_lagged(struct watch_stream *w, struct conn *c)
 static void finish(struct watch_stream *w, struct conn *c, const char *reason,
                    const struct watch_view *v)
 {
+	if (w->spec.run) {
+		struct run_rec rr = { v->run.run_id, v->run.start_rt_ns,
+		                      v->run.end_rt_ns ? v->run.end_rt_ns : clock_rt_ns(), "",
+		                      v->all, v->nall };
+		snprintf(rr.label, sizeof rr.label, "%s", w->spec.label);
+		runs_add(&rr);
+	}
 	struct reply r;
 	reply_begin(&r);
 	msg_pack_ok(&r.pk, w->base.id);

@@ -1,9 +1,11 @@
 /*
  * A test process: K threads (argv[1], default 6, the main thread
  * included), of which the first S (argv[2], default 2) spin and the rest
- * sleep.  Runs until killed, or for argv[3] seconds.
+ * sleep.  Runs until killed, for argv[3] seconds (default 300), or until
+ * its parent dies.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,12 @@ int main(int argc, char **argv)
 {
 	int k = argc > 1 ? atoi(argv[1]) : 6;
 	int s = argc > 2 ? atoi(argv[2]) : 2;
-	int secs = argc > 3 ? atoi(argv[3]) : 3600;
+	int secs = argc > 3 ? atoi(argv[3]) : 300;
+	/* die with the test that started it, even if the test is killed or an
+	 * assertion skips its cleanup */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() == 1)
+		return 1;
 	pthread_t t;
 	pthread_attr_t a;
 	pthread_attr_init(&a);

@@ -141,6 +141,17 @@ static void test_run_counts_short_children(void **state)
 	long n = strtol(p + 12, NULL, 10);
 	print_message("run counted %ld processes\n", n);
 	assert_true(n >= 61);   /* the shell, seq, and 60 sleeps */
+
+	/* the run stays queryable under its id */
+	const char *id = strstr(out, "\"run_id\":");
+	assert_non_null(id);
+	char idarg[32];
+	snprintf(idarg, sizeof idarg, "%llu", strtoull(id + 9, NULL, 10));
+	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "query", "proc:*.cpu_time_s",
+	                     "--run", idarg, "--format", "csv", NULL), 0);
+	assert_non_null(strstr(out, "proc:"));
+	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "query", "system.load1",
+	                     "--run", "1", NULL), 4);   /* no such run */
 }
 
 static int recv_event(int fd, const char *ev, int timeout_ms)
