@@ -409,6 +409,13 @@ static int start(struct rmond *d, int report_fd)
 		report(report_fd, "-cannot start the process thread");
 		return -1;
 	}
+	if (server_listen(&d->server, err, sizeof err) < 0) {
+		char msg[1100];
+		snprintf(msg, sizeof msg, "-%s", err);
+		report(report_fd, msg);
+		log_errx("%s", err);
+		return -1;
+	}
 	log_info("rmond %s listening on %s, sampling every %.0f ms", RMON_VERSION,
 	         d->cfg.socket, (double)d->cfg.system_interval_ns / 1e6);
 	report(report_fd, "+");

@@ -136,24 +136,29 @@ int server_open(struct server *srv, uv_loop_t *loop, const struct server_opts *o
 {
 	srv->loop = loop;
 	srv->lock_fd = -1;
-	uv_timer_init(loop, &srv->housekeeping);
-	srv->housekeeping.data = srv;
 	srv->frame_max = o->frame_max;
 	srv->session_budget = o->session_budget;
 	srv->stuck_timeout_ns = o->stuck_timeout_ns;
+	srv->per_user = o->per_user;
+	snprintf(srv->group, sizeof srv->group, "%s", o->group ? o->group : "");
+	uv_timer_init(loop, &srv->housekeeping);
+	srv->housekeeping.data = srv;
 	*err = '\0';
 	if (snprintf(srv->path, sizeof srv->path, "%s", o->path) >= (int)sizeof srv->path) {
 		snprintf(err, errlen, "socket path too long: %s", o->path);
 		return -ENAMETOOLONG;
 	}
-	int rc = take_lock(srv, err, errlen);
+	return take_lock(srv, err, errlen);
+}
+
+int server_listen(struct server *srv, char *err, size_t errlen)
+{
+	struct server_opts o = { srv->path, srv->per_user, srv->group, srv->frame_max,
+	                         srv->session_budget, srv->stuck_timeout_ns };
+	*err = '\0';
+	int rc = listen_socket(srv, &o, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = listen_socket(srv, o, err, errlen);
-	if (rc < 0) {
-		server_close(srv);
-		return rc;
-	}
 	uv_timer_start(&srv->housekeeping, housekeeping, 1000, 1000);
 	return 0;
 }

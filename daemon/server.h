@@ -29,6 +29,8 @@ struct server {
 	size_t frame_max;
 	size_t session_budget;
 	uint64_t stuck_timeout_ns;
+	char group[64];
+	int per_user;
 	char readbuf[64 * 1024];   /* the loop reads into this, one read at a time */
 };
 
@@ -41,8 +43,11 @@ struct server_opts {
 	uint64_t stuck_timeout_ns;
 };
 
+/* Take the lock beside the socket (a second rmond fails here, before it
+ * does any costly work), then, once the daemon can answer, listen. */
 int server_open(struct server *srv, uv_loop_t *loop, const struct server_opts *o,
                 char *err, size_t errlen);
+int server_listen(struct server *srv, char *err, size_t errlen);
 /* Close every session and the listener, unlink the socket and lock. */
 void server_close(struct server *srv);
 /* New samples were committed: let the sessions' streams follow. */

@@ -60,6 +60,34 @@ int harness_connect(const char *sock)
 	return fd;
 }
 
+/* Ready means answering with a committed sample, not just listening. */
+static int sampled(const char *sock)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_zone z;
+	struct msg_reply rep;
+	int fd = harness_hello(sock), ok = 0;
+	if (fd < 0)
+		return 0;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t start = frame_begin(&sb);
+	msg_pack_request(&pk, 2, "get");
+	msgpack_pack_map(&pk, 1);
+	msg_pack_str(&pk, "selectors");
+	msgpack_pack_array(&pk, 1);
+	msg_pack_str(&pk, "system.uptime_s");
+	frame_end(&sb, start, 1u << 20);
+	msgpack_zone_init(&z, 4096);
+	if (harness_send(fd, sb.data, sb.size) == 0 && harness_recv(fd, &z, &rep, 5000) == 0)
+		ok = rep.ok;
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+	close(fd);
+	return ok;
+}
+
 int harness_start(struct daemon_proc *d, const char *const *extra)
 {
 	char bin[512];
@@ -96,12 +124,9 @@ int harness_start(struct daemon_proc *d, const char *const *extra)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < (vg ? 6000 : 500); i++) {   /* up to 5 s (60 s under valgrind) */
-		int fd = harness_connect(d->sock);
-		if (fd >= 0) {
-			close(fd);
+	for (int i = 0; i < (vg ? 6000 : 1000); i++) {   /* up to 10 s (60 s under valgrind) */
+		if (sampled(d->sock))
 			return 0;
-		}
 		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
 			d->pid = 0;
 			return -1;

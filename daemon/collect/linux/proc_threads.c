@@ -7,21 +7,30 @@
  *   task/      re-listed only when stat's num_threads differs from the
  *              threads we have, or PT_RELIST_NS passed (listing costs about
  *              as much as reading every thread once).
+ * Cadence (a 200-thread process at 10 Hz has about 2.5 us per thread per
+ * tick; SOURCES §2.6: schedstat is about 1 us, stat about 3, io more):
+ *   every tick   schedstat alone, on a kept fd: cpu_pct (Δrun_ns/Δwall),
+ *                ctxsw_ps (Δtimeslices), runq_wait_pct (Δwait_ns).
+ *   full pass    stat and io too: at the first pass, then every
+ *                PT_TFULL_NS (1 s) for the whole process at once, and for
+ *                a thread at its first sight.
  *   stat       name, state, last CPU, utime/stime (ticks), faults.  The
- *              leader's is read first: its num_threads decides the
+ *              leader's is read every tick: its num_threads decides the
  *              re-listing, and it stands in for /proc/PID/stat.
  *   schedstat  run_ns (ns-precise CPU time: cpu_pct), wait_ns (run-queue
  *              wait), timeslices (ctxsw_ps).  Absent or all zero for a
- *              thread that has used CPU (no CONFIG_SCHED_INFO): cpu_pct
- *              from stat's ticks instead.
- *   io         per-thread read_bytes/write_bytes, when readable.
+ *              thread that has used CPU (no CONFIG_SCHED_INFO): that
+ *              thread reads stat every tick, cpu_pct from its ticks.
+ *   io         per-thread read_bytes/write_bytes, when readable: rates over
+ *              the full-pass interval, kept between full passes.
  *
  * user_pct and sys_pct split cpu_pct in the proportion of the utime and
- * stime ticks of the interval (of the totals so far when no tick moved):
- * user + sys = cpu, with the kernel's own tick-sampled split.
+ * stime ticks of the last stat interval (of the totals so far when no tick
+ * moved): user + sys = cpu, with the kernel's own tick-sampled split.
  *
- * Process sums: a thread read in both passes adds its deltas; a thread new
- * since the previous pass (it was born in between: the count changed, so
+ * Process sums: cpu every tick, faults and io over the full-pass interval
+ * (carried in between).  A thread read in both passes adds its deltas; a
+ * thread new since the previous pass (it was born in between: the count changed, so
  * task/ was re-listed) adds its totals.  A thread that ended in between
  * takes its last partial interval with it; the next full read of
  * /proc/PID/stat (the scan) catches up the totals.
@@ -37,8 +46,8 @@
 #include "linux.h"
 
 struct thr_sum {
-	uint64_t cpu_ns, du, ds, minflt, majflt, rbytes, wbytes;
-	uint64_t cum_u, cum_s;       /* totals: the split when no tick moved */
+	uint64_t cpu_ns, minflt, majflt, rbytes, wbytes;
+	double user_ns;              /* the user part of cpu_ns, by each thread's split */
 	int io_all;                  /* every thread's io was read */
 };
 
@@ -165,15 +174,16 @@ static int thr_relist(struct proctab *pt, struct pt_proc *p, uint64_t mono)
 	return 0;
 }
 
-static void thr_split(double cpu, uint64_t du, uint64_t ds, uint64_t cu, uint64_t cs,
-		      double *user, double *sys)
+/* user + sys = cpu, in the proportion su:ss (all user when both are 0). */
+static void thr_split(double cpu, uint64_t su, uint64_t ss, double *user, double *sys)
 {
-	if (du + ds == 0) {
-		du = cu;
-		ds = cs;
-	}
-	*user = du + ds ? cpu * (double)du / (double)(du + ds) : cpu;
+	*user = su + ss ? cpu * (double)su / (double)(su + ss) : cpu;
 	*sys = cpu - *user;
+}
+
+static double thr_user_ns(uint64_t cpu_ns, uint64_t su, uint64_t ss)
+{
+	return su + ss ? (double)cpu_ns * (double)su / (double)(su + ss) : (double)cpu_ns;
 }
 
 /* schedstat: 1 read, 0 no reading, -ESRCH gone. */
@@ -213,6 +223,10 @@ static int thr_io(struct proctab *pt, struct pt_proc *p, struct pt_thread *t, ui
 	return 0;
 }
 
+/* A full read: stat (given for the leader), schedstat, io.  cpu_pct over
+ * the schedstat interval (the previous tick), or over the stat interval
+ * without schedstat; the user:sys split, faults and io over the stat
+ * interval (the previous full read). */
 static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_stat *s,
 		      int sched, const uint64_t sv[3], int io, uint64_t rd, uint64_t wr,
 		      uint64_t mono, int born, struct thr_sum *sum)
@@ -222,15 +236,16 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 	ti->have = 0;
 	ti->cpu_pct = ti->user_pct = ti->sys_pct = ti->ctxsw_ps = ti->runq_wait_pct = 0;
 	ti->read_bps = ti->write_bps = 0;
-	sum->cum_u += s->utime;
-	sum->cum_s += s->stime;
+	t->su = s->utime;
+	t->ss = s->stime;
 	if (!(t->prev & PT_TP_STAT)) {
 		/* First sight: a thread born since the last pass brings its
 		 * totals into the process's interval. */
 		if (born) {
-			sum->cpu_ns += sched ? sv[0] : (s->utime + s->stime) * 1000000000ull / pt->clk_tck;
-			sum->du += s->utime;
-			sum->ds += s->stime;
+			uint64_t ns = sched ? sv[0]
+					    : (s->utime + s->stime) * 1000000000ull / pt->clk_tck;
+			sum->cpu_ns += ns;
+			sum->user_ns += thr_user_ns(ns, s->utime, s->stime);
 			sum->minflt += s->minflt;
 			sum->majflt += s->majflt;
 			sum->rbytes += io ? rd : 0;
@@ -238,19 +253,23 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 		}
 		return;
 	}
-	if (mono <= t->mono || ctr_delta(t->utime, s->utime, &du) || ctr_delta(t->stime, s->stime, &ds) ||
-	    ctr_delta(t->minflt, s->minflt, &dmin) || ctr_delta(t->majflt, s->majflt, &dmaj))
+	if (mono <= t->f_mono || mono <= t->mono || ctr_delta(t->utime, s->utime, &du) ||
+	    ctr_delta(t->stime, s->stime, &ds) || ctr_delta(t->minflt, s->minflt, &dmin) ||
+	    ctr_delta(t->majflt, s->majflt, &dmaj))
 		return;
-	double dt = tick_dt(t->mono, mono);
+	if (du + ds) {
+		t->su = du;
+		t->ss = ds;
+	}
+	double dt = tick_dt(t->mono, mono), dtf = tick_dt(t->f_mono, mono);
 	int sched_d = sched && (t->prev & PT_TP_SCHED) && sv[0] >= t->run_ns &&
 		      sv[1] >= t->wait_ns && sv[2] >= t->slices;
 	uint64_t cpu_ns = sched_d ? sv[0] - t->run_ns : (du + ds) * 1000000000ull / pt->clk_tck;
-	ti->cpu_pct = (double)cpu_ns / 1e9 * 100.0 / dt;
-	thr_split(ti->cpu_pct, du, ds, s->utime, s->stime, &ti->user_pct, &ti->sys_pct);
+	ti->cpu_pct = (double)cpu_ns / 1e9 * 100.0 / (sched_d ? dt : dtf);
+	thr_split(ti->cpu_pct, t->su, t->ss, &ti->user_pct, &ti->sys_pct);
 	ti->have |= THREAD_HAVE_RATES;
 	sum->cpu_ns += cpu_ns;
-	sum->du += du;
-	sum->ds += ds;
+	sum->user_ns += thr_user_ns(cpu_ns, t->su, t->ss);
 	sum->minflt += dmin;
 	sum->majflt += dmaj;
 	if (sched_d) {
@@ -261,8 +280,8 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 	uint64_t dr, dw;
 	if (io && (t->prev & PT_TP_IO) && !ctr_delta(t->rbytes, rd, &dr) &&
 	    !ctr_delta(t->wbytes, wr, &dw)) {
-		ti->read_bps = (double)dr / dt;
-		ti->write_bps = (double)dw / dt;
+		ti->read_bps = (double)dr / dtf;
+		ti->write_bps = (double)dw / dtf;
 		ti->have |= THREAD_HAVE_IO;
 		sum->rbytes += dr;
 		sum->wbytes += dw;
@@ -271,13 +290,61 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 	}
 }
 
-/* Read thread t (its stat given for the leader) and compute its rates.
+/* The steady tick: schedstat alone.  1 done, 0 no usable reading (the
+ * caller does a full read, which also tells a gone thread from one without
+ * schedstat), -ESRCH gone.  Between full reads the thread keeps its name,
+ * state and last CPU (the leader's are fresh: its stat is read every tick
+ * anyway), splits cpu_pct by its last stat interval's utime:stime, and
+ * keeps its last io rates and THREAD_HAVE_IO: a 10 Hz series then shows
+ * io as a 1 s step, not a value every tenth sample and gaps between. */
+static int thr_fast(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
+		    const struct pid_stat *given, uint64_t mono, struct thr_sum *sum)
+{
+	const char *buf;
+	uint64_t v[3];
+	ssize_t n = thr_file(pt, p, t, &t->fd_sched, "schedstat", mono, &buf);
+	if (n == -ESRCH)
+		return -ESRCH;
+	if (n <= 0 || proc_pid_parse_schedstat(buf, (size_t)n, &v[0], &v[1], &v[2]) ||
+	    !(v[0] | v[1] | v[2]) || mono <= t->mono || v[0] < t->run_ns || v[1] < t->wait_ns ||
+	    v[2] < t->slices)
+		return 0;
+	struct thread_info *ti = &t->info;
+	double dt = tick_dt(t->mono, mono);
+	uint64_t cpu_ns = v[0] - t->run_ns;
+	ti->cpu_pct = (double)cpu_ns / 1e9 * 100.0 / dt;
+	thr_split(ti->cpu_pct, t->su, t->ss, &ti->user_pct, &ti->sys_pct);
+	ti->ctxsw_ps = (double)(v[2] - t->slices) / dt;
+	ti->runq_wait_pct = (double)(v[1] - t->wait_ns) / 1e9 * 100.0 / dt;
+	ti->have = (ti->have & THREAD_HAVE_IO) | THREAD_HAVE_RATES | THREAD_HAVE_SCHED;
+	if (given) {
+		memcpy(ti->name, given->comm, sizeof ti->name);
+		ti->state = given->state;
+		ti->last_cpu = given->processor;
+	}
+	sum->cpu_ns += cpu_ns;
+	sum->user_ns += thr_user_ns(cpu_ns, t->su, t->ss);
+	t->run_ns = v[0];
+	t->wait_ns = v[1];
+	t->slices = v[2];
+	t->mono = mono;
+	return 1;
+}
+
+/* Read thread t (its stat given for the leader) and compute its rates:
+ * schedstat alone unless full (or the thread is new, or has no schedstat).
  * 0, or -ESRCH when it is gone. */
 static int thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
-		    const struct pid_stat *given, uint64_t mono, int born, struct thr_sum *sum)
+		    const struct pid_stat *given, uint64_t mono, int born, int full,
+		    struct thr_sum *sum)
 {
 	struct pid_stat s;
 	uint64_t sv[3] = { 0 }, rd = 0, wr = 0;
+	if (!full && (t->prev & PT_TP_SCHED) && t->fd_sched != PT_FD_NA) {
+		int r = thr_fast(pt, p, t, given, mono, sum);
+		if (r)
+			return r < 0 ? r : 0;
+	}
 	if (given)
 		s = *given;
 	else if (thr_stat(pt, p, t, mono, &s))
@@ -311,33 +378,46 @@ static int thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
 		t->wbytes = wr;
 		t->prev |= PT_TP_IO;
 	}
-	t->mono = mono;
+	t->mono = t->f_mono = mono;
 	return 0;
 }
 
-/* The process's rates and totals from its threads' sums. */
-static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s, uint64_t mono)
+/* The process's rates and totals from its threads' sums: cpu every tick;
+ * faults and io (summed since the last full pass) at full passes, carried
+ * in between. */
+static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s, uint64_t mono,
+		    int full)
 {
 	struct proc_info *in = &p->info;
-	double dt = tick_dt(p->t_mono, mono);
+	double dt = tick_dt(p->t_mono, mono), dtf = tick_dt(p->tf_mono, mono);
 	in->have &= ~PROC_HAVE_RATES;
 	if (dt > 0) {
 		in->cpu_pct = (double)s->cpu_ns / 1e9 * 100.0 / dt;
-		thr_split(in->cpu_pct, s->du, s->ds, s->cum_u, s->cum_s, &in->user_pct, &in->sys_pct);
-		in->minflt_ps = (double)s->minflt / dt;
-		in->majflt_ps = (double)s->majflt / dt;
+		in->user_pct = s->user_ns / 1e9 * 100.0 / dt;
+		if (in->user_pct > in->cpu_pct)
+			in->user_pct = in->cpu_pct;
+		in->sys_pct = in->cpu_pct - in->user_pct;
+		if (full && dtf > 0) {
+			in->minflt_ps = (double)p->tf_minflt / dtf;
+			in->majflt_ps = (double)p->tf_majflt / dtf;
+		}
 		in->have |= PROC_HAVE_RATES;
 	}
 	in->cpu_time_s += (double)s->cpu_ns / 1e9;
 	proc_pid_rates_done(p);
-	if (!s->io_all || !(in->have & PROC_HAVE_IO))
-		return proc_pid_read_io(pt, p, mono);   /* whole-process io instead */
-	in->read_bytes += s->rbytes;
-	in->write_bytes += s->wbytes;
+	if (!full)
+		return 0;
+	/* Whole-process io instead when a thread's io was unreadable, or
+	 * when the process's io was read within this interval (the
+	 * threads' sums would count that part twice). */
+	if (!s->io_all || !(in->have & PROC_HAVE_IO) || p->io_mono > p->tf_mono)
+		return proc_pid_read_io(pt, p, mono);
+	in->read_bytes += p->tf_rbytes;
+	in->write_bytes += p->tf_wbytes;
 	in->have &= ~PROC_HAVE_IO_RATES;
-	if (dt > 0) {
-		in->read_bps = (double)s->rbytes / dt;
-		in->write_bps = (double)s->wbytes / dt;
+	if (dtf > 0) {
+		in->read_bps = (double)p->tf_rbytes / dtf;
+		in->write_bps = (double)p->tf_wbytes / dtf;
 		in->have |= PROC_HAVE_IO_RATES;
 	}
 	return 0;
@@ -367,10 +447,11 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	}
 	struct thr_sum sum = { .io_all = 1 };
 	int had = (p->flags & PT_T_PREV) != 0;
+	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
 	unsigned m = 0;
 	for (unsigned i = 0; i < p->nthr; i++) {
 		struct pt_thread *t = &p->thr[i];
-		if (thr_read(pt, p, t, t == lead ? &ls : NULL, mono, had, &sum)) {
+		if (thr_read(pt, p, t, t == lead ? &ls : NULL, mono, had, full, &sum)) {
 			thr_close(pt, t);   /* ended: dropped silently */
 			continue;
 		}
@@ -380,8 +461,16 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		m++;
 	}
 	p->nthr = m;
-	int err = proc_too ? thr_proc(pt, p, &sum, mono) : 0;
+	p->tf_minflt += sum.minflt;
+	p->tf_majflt += sum.majflt;
+	p->tf_rbytes += sum.rbytes;
+	p->tf_wbytes += sum.wbytes;
+	int err = proc_too ? thr_proc(pt, p, &sum, mono, full) : 0;
 	p->t_mono = mono;
+	if (full) {
+		p->tf_mono = mono;
+		p->tf_minflt = p->tf_majflt = p->tf_rbytes = p->tf_wbytes = 0;
+	}
 	p->flags |= PT_T_PREV;
 	return err ? -ESRCH : 0;
 }

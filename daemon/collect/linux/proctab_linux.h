@@ -15,7 +15,8 @@
  * the time since its own previous reading: /proc/PID/stat (cpu, faults),
  * status (context switches) and io.  A tracked process sampled with its
  * threads adds a fourth: the sum of its threads' deltas, so that the
- * O(threads) whole-process files (stat, io) are not read every tick.
+ * O(threads) whole-process files (stat, io) are not read every tick (cpu
+ * every tick from schedstat; faults and io over the 1 s full thread pass).
  */
 #ifndef RMON_PROCTAB_LINUX_H
 #define RMON_PROCTAB_LINUX_H
@@ -90,16 +91,19 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_TRACK_NS   (5ull * 1000000000ull)   /* tracked: sampled this recently */
 #define PT_RELIST_NS  (1ull * 1000000000ull)   /* task/ re-listed at least this often */
 #define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
+#define PT_TFULL_NS   (1ull * 1000000000ull)   /* threads' stat and io: this often */
 
 struct pt_thread {
 	int32_t tid;
 	int fd_stat, fd_sched, fd_io;
 	unsigned prev;               /* PT_TP_*: which previous readings exist */
 	uint8_t gone;
-	uint64_t mono;               /* when prev was read */
+	uint64_t mono;               /* when the cpu baseline (schedstat, else stat) was read */
+	uint64_t f_mono;             /* when stat and io were read (a full read) */
 	uint64_t utime, stime, minflt, majflt;
 	uint64_t run_ns, wait_ns, slices;
 	uint64_t rbytes, wbytes;
+	uint64_t su, ss;             /* user:sys ticks of the last stat interval (or totals) */
 	struct thread_info info;
 };
 #define PT_TP_STAT  (1u << 0)
@@ -134,6 +138,9 @@ struct pt_proc {
 	struct pt_thread *thr;
 	unsigned nthr, thrcap;
 	uint64_t list_mono, t_mono;
+	/* the last full thread pass (stat, io), and the threads' fault and io
+	 * deltas since then: the process's fault and io rates at the next */
+	uint64_t tf_mono, tf_minflt, tf_majflt, tf_rbytes, tf_wbytes;
 };
 
 struct proctab {
