@@ -432,6 +432,14 @@ unsigned procs_snapshot(struct procs *p, struct proc_snap **out, uint64_t *ts_ns
 	return n;
 }
 
+uint64_t procs_snapshot_time(struct procs *p)
+{
+	pthread_mutex_lock(&p->lock);
+	uint64_t ts = p->snap_ts;
+	pthread_mutex_unlock(&p->lock);
+	return ts;
+}
+
 bool procs_lookup(struct procs *p, int32_t pid, struct proc_snap *out)
 {
 	pthread_mutex_lock(&p->lock);

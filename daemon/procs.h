@@ -100,6 +100,8 @@ void watch_view_free(struct watch_view *v);
 
 /* A copy of the table as of the last scan (+ tracked updates), malloc'd. */
 unsigned procs_snapshot(struct procs *p, struct proc_snap **out, uint64_t *ts_ns);
+/* When the snapshot was taken (CLOCK_REALTIME ns). */
+uint64_t procs_snapshot_time(struct procs *p);
 /* One process's snapshot entry; false when unknown. */
 bool procs_lookup(struct procs *p, int32_t pid, struct proc_snap *out);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "req.h"
+#include "rmond.h"
 
 struct get_match {
 	enum rm_kind kind;
@@ -72,6 +73,28 @@ static void pack_values(struct conn *c, uint64_t id, const struct get_match *m, 
 	reply_send(c, &r, id);
 }
 
+/* A process that is not tracked has no history, but the process table
+ * knows it: answer from the table (as of the last scan). */
+static unsigned add_from_table(struct rm_rec **recs, unsigned n, const char *key)
+{
+	struct proc_snap s;
+	uint64_t ts;
+	char *end;
+	for (unsigned i = 0; i < n; i++)
+		if (strncmp((*recs)[i].key, key, RM_KEY_MAX) == 0)
+			return n;
+	long pid = strtol(key, &end, 10);
+	if (*end || pid <= 0 || !the_rmond.procs || !procs_lookup(the_rmond.procs, (int32_t)pid, &s))
+		return n;
+	ts = procs_snapshot_time(the_rmond.procs);
+	struct rm_rec *grown = realloc(*recs, (n + 1) * sizeof **recs);
+	if (!grown)
+		return n;
+	*recs = grown;
+	req_snap_record(&s, ts, &grown[n]);
+	return n + 1;
+}
+
 static void get_exec(struct conn *c, const struct msg_request *req)
 {
 	struct selector sels[REQ_SELECTORS_MAX];
@@ -87,6 +110,8 @@ static void get_exec(struct conn *c, const struct msg_request *req)
 		enum rm_kind k = sels[i].kind;
 		if (!latest[k])
 			nlatest[k] = req_latest(k, &latest[k]);
+		if (k == RM_KIND_PROC && !sels[i].key_any)
+			nlatest[k] = add_from_table(&latest[k], nlatest[k], sels[i].key);
 		if (match_one(c, req->id, &sels[i], latest[k], nlatest[k], &m, &nm, &cap) < 0)
 			goto out;
 	}

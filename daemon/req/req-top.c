@@ -27,40 +27,6 @@ static int cmp_desc(const void *a, const void *b)
 	return ((const struct proc_snap *)a)->info.pid - ((const struct proc_snap *)b)->info.pid;
 }
 
-/* A snapshot entry as a proc record, so top rows look like watch rows. */
-static void snap_record(const struct proc_snap *s, uint64_t ts, struct rm_rec *r)
-{
-	const struct proc_info *in = &s->info;
-	char key[RM_KEY_MAX];
-	snprintf(key, sizeof key, "%d", (int)in->pid);
-	rec_init(r, ts, key);
-	rec_set_label(r, in->comm, strnlen(in->comm, sizeof in->comm));
-	rec_set(r, RM_PROC_PID, in->pid);
-	rec_set(r, RM_PROC_PPID, in->ppid);
-	rec_set(r, RM_PROC_STATE, (unsigned char)in->state);
-	rec_set(r, RM_PROC_THREADS, in->threads);
-	rec_set(r, RM_PROC_START, in->start_time);
-	rec_set(r, RM_PROC_CPU_TIME, in->cpu_time_s);
-	if (in->have & PROC_HAVE_CTX)
-		rec_set(r, RM_PROC_UID, in->uid);
-	if (in->have & PROC_HAVE_MEM) {
-		rec_set(r, RM_PROC_RSS, (double)in->rss);
-		rec_set(r, RM_PROC_VMS, (double)in->vms);
-	}
-	if (in->have & PROC_HAVE_PSS)
-		rec_set(r, RM_PROC_PSS, (double)in->pss);
-	if (in->have & PROC_HAVE_RATES) {
-		rec_set(r, RM_PROC_CPU, in->cpu_pct);
-		rec_set(r, RM_PROC_USER, in->user_pct);
-		rec_set(r, RM_PROC_SYSTEM, in->sys_pct);
-		rec_set(r, RM_PROC_MAJFLT_PS, in->majflt_ps);
-	}
-	if (in->have & PROC_HAVE_IO_RATES) {
-		rec_set(r, RM_PROC_READ_BPS, in->read_bps);
-		rec_set(r, RM_PROC_WRITE_BPS, in->write_bps);
-	}
-}
-
 static int parse_top(struct conn *c, const struct msg_request *req, uint64_t *n)
 {
 	char sort[8] = "cpu";
@@ -107,7 +73,7 @@ static void top_exec(struct conn *c, const struct msg_request *req)
 	msg_pack_str(&r.pk, "procs");
 	msgpack_pack_array(&r.pk, rows);
 	for (uint32_t i = 0; i < rows; i++) {
-		snap_record(&snap[i], ts, &rec);
+		req_snap_record(&snap[i], ts, &rec);
 		req_pack_proc(&r.pk, c, &rec, &snap[i]);
 	}
 	reply_send(c, &r, req->id);

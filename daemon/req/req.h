@@ -38,6 +38,10 @@ struct proc_snap;
 void req_pack_proc(msgpack_packer *pk, const struct conn *c, const struct rm_rec *r,
                    const struct proc_snap *s);
 
+/* A process table entry as a proc record (top rows, get of an untracked
+ * process). */
+void req_snap_record(const struct proc_snap *s, uint64_t ts, struct rm_rec *r);
+
 /* The ring lane of a kind, or -1. */
 int req_lane(enum rm_kind kind);
 
