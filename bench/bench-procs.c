@@ -25,8 +25,15 @@
  *                  process), so the big population's 2200 threads make it
  *                  a visible part of the scan.
  *   thread sample  proctab_sample with a thread_cb on the big process, per
- *                  thread.  Floor: task/TID/{stat,schedstat,io} of every
- *                  thread.
+ *                  thread, on a full pass (the first, then one a second:
+ *                  stat and io too, and task/ re-listed).  Floor:
+ *                  task/TID/{stat,schedstat,io} of every thread.
+ *     steady tick  the same, on the ticks between full passes (schedstat
+ *                  alone).  Floor: task/TID/schedstat of every thread.
+ *                  At 10 Hz a thread costs 9 steady ticks and one full
+ *                  pass a second.
+ *                  The samples are given a clock of their own (1 s, then
+ *                  100 ms on) so that each round has one of each.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -262,7 +269,7 @@ static void floor_procs(struct floor *f, int procfd)
 	free(pids);
 }
 
-static void floor_threads(struct floor *f, int procfd, pid_t pid)
+static void floor_threads(struct floor *f, int procfd, pid_t pid, int sched_only)
 {
 	char path[96];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -272,7 +279,7 @@ static void floor_threads(struct floor *f, int procfd, pid_t pid)
 		if (!is_numeric(de->d_name) || strlen(de->d_name) > 10)
 			continue;
 		static const char *const files[] = { "stat", "schedstat", "io" };
-		for (unsigned i = 0; i < 3; i++) {
+		for (unsigned i = sched_only ? 1 : 0; i < (sched_only ? 2u : 3u); i++) {
 			snprintf(path, sizeof path, "%d/task/%s/%s", (int)pid, de->d_name, files[i]);
 			floor_add(f, procfd, path);
 		}
@@ -361,41 +368,67 @@ static void bench_scan(struct proctab *pt, const struct floor *f, unsigned round
 	free(l);
 }
 
-static void bench_sample(struct proctab *pt, pid_t pid, const struct floor *f, unsigned rounds)
+/* The samples' own clock: 1 s steps for full passes, 100 ms for steady
+ * ticks; it only goes forward. */
+static uint64_t vclock;
+
+static uint64_t sample_one(struct proctab *pt, pid_t pid, uint64_t step,
+			   const struct proc_info **pi)
 {
-	uint64_t *a = calloc(rounds, sizeof *a), *b = calloc(rounds, sizeof *b);
+	vclock += step;
+	ncb = 0;
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	int err = proctab_sample(pt, pid, vclock, pi, count_cb, NULL);
+	uint64_t d = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	if (err || ncb == 0)
+		die("proctab_sample");
+	return d / ncb;
+}
+
+static void bench_sample(struct proctab *pt, pid_t pid, const struct floor *f,
+			 const struct floor *fs, unsigned rounds)
+{
+	uint64_t *a = calloc(rounds, sizeof *a), *b = calloc(rounds, sizeof *b),
+		 *c = calloc(rounds, sizeof *c), *d = calloc(rounds, sizeof *d);
 	const struct proc_info *pi;
-	if (!a || !b)
+	if (!a || !b || !c || !d)
 		die("calloc");
+	if (!vclock)
+		vclock = clock_mono_ns();
 	/* Warm-up: first sight, then the second read (status), then the
 	 * thread baseline. */
 	for (int i = 0; i < 3; i++) {
-		if (proctab_sample(pt, pid, clock_mono_ns(), &pi, count_cb, NULL))
-			die("proctab_sample");
+		sample_one(pt, pid, 1000000000ull, &pi);
 		sleep_ms(2);
 	}
 	unsigned long threads = 0;
 	for (unsigned i = 0; i < rounds; i++) {
 		sleep_ms(2);
-		if (i & 1)
+		if (i & 1) {
 			b[i] = floor_pass(f, 1);
-		ncb = 0;
-		uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		int err = proctab_sample(pt, pid, clock_mono_ns(), &pi, count_cb, NULL);
-		a[i] = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
-		if (err || ncb == 0)
-			die("proctab_sample");
-		a[i] /= ncb;
+			d[i] = floor_pass(fs, 1);
+		}
+		a[i] = sample_one(pt, pid, 1000000000ull, &pi);     /* full pass */
 		threads += ncb;
-		if (!(i & 1))
+		sleep_ms(2);
+		c[i] = sample_one(pt, pid, 100000000ull, &pi);      /* steady tick */
+		if (!(i & 1)) {
 			b[i] = floor_pass(f, 1);
+			d[i] = floor_pass(fs, 1);
+		}
 		b[i] /= f->units;
+		d[i] /= fs->units;
 	}
 	double s = median(a, rounds) / 1000.0, flr = median(b, rounds) / 1000.0;
+	double st = median(c, rounds) / 1000.0, sflr = median(d, rounds) / 1000.0;
 	printf("thread sample: %.2f us/thread cpu (n=%lu threads, %u-thread process); floor %.2f us;"
 	       " ratio %.2f\n", s, threads / rounds, pi->threads, flr, s / flr);
+	printf("  steady tick (schedstat only): %.2f us/thread cpu; floor %.2f us; ratio %.2f;"
+	       " at 10 Hz %.2f us/thread/tick\n", st, sflr, st / sflr, (9.0 * st + s) / 10.0);
 	free(a);
 	free(b);
+	free(c);
+	free(d);
 }
 
 int main(int argc, char **argv)
@@ -442,18 +475,22 @@ int main(int argc, char **argv)
 	printf("population: %u idle processes, 200 and %u threads (%.1f s to start)\n", idle, big,
 	       (double)(clock_mono_ns() - t0) / 1e9);
 
-	struct floor fp = { 0 }, f200 = { 0 }, fbig = { 0 };
+	struct floor fp = { 0 }, f200 = { 0 }, fbig = { 0 }, s200 = { 0 }, sbig = { 0 };
 	floor_procs(&fp, env.procfd);
-	floor_threads(&f200, env.procfd, mid);
-	floor_threads(&fbig, env.procfd, pbig);
+	floor_threads(&f200, env.procfd, mid, 0);
+	floor_threads(&fbig, env.procfd, pbig, 0);
+	floor_threads(&s200, env.procfd, mid, 1);
+	floor_threads(&sbig, env.procfd, pbig, 1);
 	bench_scan(pt, &fp, rounds);
-	bench_sample(pt, mid, &f200, rounds);
-	bench_sample(pt, pbig, &fbig, rounds);
+	bench_sample(pt, mid, &f200, &s200, rounds);
+	bench_sample(pt, pbig, &fbig, &sbig, rounds);
 
 	proctab_close(pt);
 	floor_free(&fp);
 	floor_free(&f200);
 	floor_free(&fbig);
+	floor_free(&s200);
+	floor_free(&sbig);
 	close(env.procfd);
 	reap_all();
 	return 0;

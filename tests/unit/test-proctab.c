@@ -394,21 +394,22 @@ static void test_threads_fixture(void **state)
 	}
 	assert_near(pi->cpu_time_s, 7.5, 1e-9);  /* whole stat: 600 + 150 ticks */
 
-	/* 100 ms later: 402 ran the whole time (+100 ms run, +5 ms run-queue
-	 * wait, +10 slices, +10 user ticks); 401 ran 20 ms (+1 user, +1
-	 * system tick, +2 slices) and read 400 KiB; 400 idle.  /proc/400/stat
-	 * is made garbage: the sample must not read it (threads sum). */
-	fx_stat(&r, "proc/400/task/402/stat", 402, "worker-cpu", 'R', 1, 4194368, 100, 1, 110, 10,
+	/* 1 s later (a full pass: stat and io too): 402 ran the whole time
+	 * (+1 s run, +50 ms run-queue wait, +100 slices, +100 user ticks);
+	 * 401 ran 200 ms (+10 user, +10 system ticks, +20 slices) and read
+	 * 4000 KiB; 400 idle.  /proc/400/stat is made garbage: the sample
+	 * must not read it (threads sum). */
+	fx_stat(&r, "proc/400/task/402/stat", 402, "worker-cpu", 'R', 1, 4194368, 100, 1, 200, 10,
 		3, 2020, 500000000, 10000, 0);
-	fx_write(&r, "proc/400/task/402/schedstat", "1200000000 15000000 110\n");
-	fx_stat(&r, "proc/400/task/401/stat", 401, "worker-io", 'S', 1, 4194368, 300, 3, 201, 41,
+	fx_write(&r, "proc/400/task/402/schedstat", "2100000000 60000000 200\n");
+	fx_stat(&r, "proc/400/task/401/stat", 401, "worker-io", 'S', 1, 4194368, 300, 3, 210, 50,
 		3, 2010, 500000000, 10000, 1);
-	fx_write(&r, "proc/400/task/401/schedstat", "2420000000 50000000 502\n");
-	fx_io(&r, "proc/400/task/401/io", 4096 + 409600, 8192);
+	fx_write(&r, "proc/400/task/401/schedstat", "2600000000 50000000 520\n");
+	fx_io(&r, "proc/400/task/401/io", 4096 + 4096000, 8192);
 	fx_write(&r, "proc/400/stat", "garbage\n");
 	fx_write(&r, "proc/400/io", "garbage\n");
 	c.n = 0;
-	assert_int_equal(proctab_sample(pt, 400, S(10) + MS(100), &pi, tcap_cb, &c), 0);
+	assert_int_equal(proctab_sample(pt, 400, S(11), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 3);
 	const struct thread_info *t = tcap_find(&c, 402);
 	assert_int_equal(t->have, THREAD_HAVE_RATES | THREAD_HAVE_SCHED | THREAD_HAVE_IO);
@@ -419,7 +420,7 @@ static void test_threads_fixture(void **state)
 	assert_near(t->runq_wait_pct, 5.0, 1e-9);
 	assert_int_equal(t->last_cpu, 0);        /* migrated */
 	t = tcap_find(&c, 401);
-	assert_near(t->cpu_pct, 20.0, 1e-9);     /* schedstat: 20 ms / 100 ms */
+	assert_near(t->cpu_pct, 20.0, 1e-9);     /* schedstat: 200 ms / 1 s */
 	assert_near(t->user_pct, 10.0, 1e-9);    /* split 1:1 like the ticks */
 	assert_near(t->sys_pct, 10.0, 1e-9);
 	assert_near(t->ctxsw_ps, 20.0, 1e-9);
@@ -432,14 +433,51 @@ static void test_threads_fixture(void **state)
 	/* The process: the sum of its threads. */
 	HAVE(pi, PROC_HAVE_RATES | PROC_HAVE_IO | PROC_HAVE_IO_RATES | PROC_HAVE_MEM);
 	assert_near(pi->cpu_pct, 120.0, 1e-9);
-	assert_near(pi->user_pct, 110.0, 1e-9);  /* 120 split 11:1 */
+	assert_near(pi->user_pct, 110.0, 1e-9);  /* 100 + 20 split 1:1 */
 	assert_near(pi->sys_pct, 10.0, 1e-9);
 	assert_near(pi->read_bps, 4096000.0, 1e-6);
 	assert_near(pi->write_bps, 0.0, 0);
-	assert_near(pi->cpu_time_s, 7.62, 1e-9);
-	assert_true(pi->read_bytes == 8192 + 409600);
+	assert_near(pi->cpu_time_s, 8.7, 1e-9);
+	assert_true(pi->read_bytes == 8192 + 4096000);
 	assert_int_equal(pi->threads, 3);
 	assert_string_equal(pi->comm, "worker");
+
+	/* 100 ms later, a steady tick: schedstat alone.  Their stat and io
+	 * are made garbage: read, they would drop the threads as gone.  402
+	 * ran on (+100 ms, +5 ms wait, +10 slices), 401 ran 50 ms (+5
+	 * slices).  State, last CPU, the user:sys split and the io rates
+	 * carry over from the full pass. */
+	static const char *const junk[] = { "proc/400/task/401/stat", "proc/400/task/401/io",
+					    "proc/400/task/402/stat", "proc/400/task/402/io" };
+	for (unsigned i = 0; i < 4; i++)
+		fx_write(&r, junk[i], "garbage\n");
+	fx_write(&r, "proc/400/task/402/schedstat", "2200000000 65000000 210\n");
+	fx_write(&r, "proc/400/task/401/schedstat", "2650000000 50000000 525\n");
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(100), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 3);
+	t = tcap_find(&c, 402);
+	assert_int_equal(t->have, THREAD_HAVE_RATES | THREAD_HAVE_SCHED | THREAD_HAVE_IO);
+	assert_near(t->cpu_pct, 100.0, 1e-9);
+	assert_near(t->user_pct, 100.0, 1e-9);
+	assert_near(t->ctxsw_ps, 100.0, 1e-9);
+	assert_near(t->runq_wait_pct, 5.0, 1e-9);
+	assert_int_equal(t->state, 'R');
+	assert_int_equal(t->last_cpu, 0);
+	assert_string_equal(t->name, "worker-cpu");
+	t = tcap_find(&c, 401);
+	assert_near(t->cpu_pct, 50.0, 1e-9);
+	assert_near(t->user_pct, 25.0, 1e-9);
+	assert_near(t->sys_pct, 25.0, 1e-9);
+	assert_near(t->ctxsw_ps, 50.0, 1e-9);
+	assert_near(t->read_bps, 4096000.0, 1e-6);   /* the last full pass's */
+	assert_int_equal(t->state, 'S');
+	assert_near(pi->cpu_pct, 150.0, 1e-9);
+	assert_near(pi->user_pct, 125.0, 1e-9);
+	assert_near(pi->sys_pct, 25.0, 1e-9);
+	assert_near(pi->read_bps, 4096000.0, 1e-6);
+	assert_near(pi->cpu_time_s, 8.85, 1e-9);
+	assert_true(pi->read_bytes == 8192 + 4096000);
 
 	/* 401 ends (task/ loses it, the count drops to 2): dropped silently. */
 	char p[PATH_MAX + 64];
@@ -448,7 +486,7 @@ static void test_threads_fixture(void **state)
 	fx_stat(&r, "proc/400/task/400/stat", 400, "worker", 'S', 1, 4194368, 500, 5, 300, 100, 2,
 		2000, 500000000, 10000, 0);
 	c.n = 0;
-	assert_int_equal(proctab_sample(pt, 400, S(10) + MS(200), &pi, tcap_cb, &c), 0);
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(200), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 2);
 	assert_int_equal(c.t[0].tid, 400);
 	assert_int_equal(c.t[1].tid, 402);
@@ -466,7 +504,7 @@ static void test_threads_fixture(void **state)
 	fx_stat(&r, "proc/400/task/400/stat", 400, "worker", 'S', 1, 4194368, 500, 5, 300, 100, 3,
 		2000, 500000000, 10000, 0);
 	c.n = 0;
-	assert_int_equal(proctab_sample(pt, 400, S(10) + MS(300), &pi, tcap_cb, &c), 0);
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(300), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 3);
 	assert_int_equal(tcap_find(&c, 403)->have, 0);
 	assert_string_equal(tcap_find(&c, 403)->name, "worker-new");
@@ -475,18 +513,18 @@ static void test_threads_fixture(void **state)
 	/* A sample without threads reads the process whole. */
 	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 610, 150, 3, 2000,
 		500000000, 10000, 0);
-	assert_int_equal(proctab_sample(pt, 400, S(10) + MS(400), &pi, NULL, NULL), 0);
-	assert_near(pi->cpu_pct, 10.0 / 100.0 / 0.4 * 100.0, 1e-9); /* vs the 10 s read */
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(400), &pi, NULL, NULL), 0);
+	assert_near(pi->cpu_pct, 10.0 / 100.0 / 1.4 * 100.0, 1e-9); /* vs the 10 s read */
 
 	/* A pid not in the table is added (a process just forked). */
-	assert_int_equal(proctab_scan(pt, S(11)), 7);
+	assert_int_equal(proctab_scan(pt, S(12)), 7);
 	fx_fmt(p, sizeof p, "%s/proc/700", r.dir);
 	assert_int_equal(mkdir(p, 0755), 0);
 	fx_stat(&r, "proc/700/stat", 700, "child", 'R', 400, 4194560, 1, 0, 0, 0, 1, 2200, 1000000,
 		10, 0);
 	fx_write(&r, "proc/700/statm", "244 10 5 1 0 20 0\n");
 	fx_status(&r, "proc/700/status", 700, 1000, 0, 0);
-	assert_int_equal(proctab_sample(pt, 700, S(11) + MS(1), &pi, NULL, NULL), 0);
+	assert_int_equal(proctab_sample(pt, 700, S(12) + MS(1), &pi, NULL, NULL), 0);
 	assert_int_equal(pi->pid, 700);
 	assert_int_equal(pi->ppid, 400);
 	assert_int_equal(proctab_count(pt), 8);
@@ -494,7 +532,7 @@ static void test_threads_fixture(void **state)
 	assert_int_equal(proctab_at(pt, 6)->pid, 600);
 	assert_int_equal(proctab_at(pt, 7)->pid, 700);
 	/* A pid that does not exist is not. */
-	assert_int_equal(proctab_sample(pt, 999, S(11) + MS(2), &pi, NULL, NULL), -ESRCH);
+	assert_int_equal(proctab_sample(pt, 999, S(12) + MS(2), &pi, NULL, NULL), -ESRCH);
 	assert_null(pi);
 	assert_int_equal(proctab_count(pt), 8);
 
