@@ -498,6 +498,16 @@ static int series_grow(struct out_series *s, size_t more)
 	return 0;
 }
 
+/* The label array follows the points' capacity. */
+static int series_grow_labels(struct out_series *s)
+{
+	char **l = realloc(s->lab, (s->cap ? s->cap : 1) * sizeof *l);
+	if (!l)
+		return -1;
+	s->lab = l;
+	return 0;
+}
+
 int out_series_add(struct out_series_set *ss, const msgpack_object *data, char *err, size_t errlen)
 {
 	const msgpack_object *name = data ? msg_map_get(data, "name") : NULL;
@@ -511,6 +521,17 @@ int out_series_add(struct out_series_set *ss, const msgpack_object *data, char *
 	}
 	struct out_series *s = series_get(ss, name->via.str.ptr, name->via.str.size);
 	if (!s || series_grow(s, t->via.array.size) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	const msgpack_object *labels = msg_get_array(data, "labels");
+	if (labels && labels->via.array.size != t->via.array.size) {
+		snprintf(err, errlen, "series %s: labels and t of different lengths", s->name);
+		return -1;
+	}
+	if (labels && !s->lab && s->n == 0)
+		s->lab = calloc(s->cap ? s->cap : 1, sizeof *s->lab);
+	if (s->lab && series_grow_labels(s) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -533,6 +554,12 @@ int out_series_add(struct out_series_set *ss, const msgpack_object *data, char *
 			s->v[s->n] = (double)vi->via.i64;
 		else
 			s->v[s->n] = NAN;
+		if (s->lab) {
+			const msgpack_object *li = labels ? &labels->via.array.ptr[i] : NULL;
+			char *l = li && li->type == MSGPACK_OBJECT_STR
+			          ? strndup(li->via.str.ptr, li->via.str.size) : NULL;
+			s->lab[s->n] = l ? out_clean(l) : NULL;
+		}
 		s->n++;
 	}
 	return 0;
@@ -541,6 +568,7 @@ int out_series_add(struct out_series_set *ss, const msgpack_object *data, char *
 struct tv {
 	uint64_t t;
 	double v;
+	char *lab;
 };
 
 static int tv_cmp(const void *a, const void *b)
@@ -562,10 +590,13 @@ void out_series_finish(struct out_series_set *ss)
 		if (!p)
 			continue;
 		for (i = 0; i < s->n; i++)
-			p[i] = (struct tv){ s->t[i], s->v[i] };
+			p[i] = (struct tv){ s->t[i], s->v[i], s->lab ? s->lab[i] : NULL };
 		qsort(p, s->n, sizeof *p, tv_cmp);
-		for (i = 0; i < s->n; i++)
+		for (i = 0; i < s->n; i++) {
 			s->t[i] = p[i].t, s->v[i] = p[i].v;
+			if (s->lab)
+				s->lab[i] = p[i].lab;
+		}
 		free(p);
 	}
 }
@@ -573,6 +604,9 @@ void out_series_finish(struct out_series_set *ss)
 void out_series_free(struct out_series_set *ss)
 {
 	for (size_t i = 0; i < ss->n; i++) {
+		for (size_t j = 0; ss->s[i].lab && j < ss->s[i].n; j++)
+			free(ss->s[i].lab[j]);
+		free(ss->s[i].lab);
 		free(ss->s[i].name);
 		free(ss->s[i].unit);
 		free(ss->s[i].t);
@@ -618,11 +652,15 @@ static const double *cell(const struct out_series *s, size_t *cur, uint64_t ts)
 	return NULL;
 }
 
-/* Cell text; missing or no reading gives miss. */
+/* Cell text; missing or no reading gives miss.  Text points print their
+ * label. */
 static void cell_text(char *buf, size_t len, const struct out_series *s, const double *v,
 		      const char *miss)
 {
-	if (!v || isnan(*v))
+	if (v && s->lab) {
+		const char *l = s->lab[v - s->v];
+		snprintf(buf, len, "%s", l && *l ? l : miss);
+	} else if (!v || isnan(*v))
 		snprintf(buf, len, "%s", miss);
 	else
 		out_metric_value(buf, len, s->name, *v);
@@ -696,7 +734,8 @@ void out_series_csv(FILE *f, const struct out_series_set *ss)
 		fprintf(f, "%" PRIu64 ",%s", times[r], buf);
 		for (size_t k = 0; k < ss->n; k++) {
 			cell_text(buf, sizeof buf, &ss->s[k], cell(&ss->s[k], &cur[k], times[r]), "");
-			fprintf(f, ",%s", buf);
+			fputc(',', f);
+			csv_field(f, buf);
 		}
 		fputc('\n', f);
 	}
@@ -722,6 +761,15 @@ void out_series_json(FILE *f, const struct out_series_set *ss)
 			if (i)
 				fputc(',', f);
 			out_json_num(f, s->v[i]);
+		}
+		if (s->lab) {
+			fputs("],\"labels\":[", f);
+			for (size_t i = 0; i < s->n; i++) {
+				const char *l = s->lab[i] ? s->lab[i] : "";
+				if (i)
+					fputc(',', f);
+				out_json_str(f, l, strlen(l));
+			}
 		}
 		fputs("]}", f);
 	}

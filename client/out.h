@@ -101,6 +101,7 @@ struct out_series {
 	char *unit;
 	uint64_t *t;     /* ns since the epoch, ascending once finished */
 	double *v;       /* NAN: no reading */
+	char **lab;      /* text points (mark.text): each point's label, else NULL */
 	size_t n, cap;
 };
 

@@ -643,6 +643,28 @@ static void full_view(struct scr *s, const struct watch_view *v, const msgpack_o
 		l_add(&l, v->note);
 		s_emit(s, &l);
 	}
+	if (v->mark[0]) {
+		l_init(&l, s->width);
+		l_add(&l, "Mark     ");
+		l_add(&l, v->mark);
+		s_emit(s, &l);
+	}
+}
+
+/* Remember the newest mark a sample brought (rmonctl mark). */
+static void take_mark(struct watch_view *v, const msgpack_object *sample)
+{
+	const msgpack_object *marks = msg_get_array(sample, "marks");
+	char text[RM_LABEL_MAX], when[32];
+	uint64_t ts;
+	if (!marks || marks->via.array.size == 0)
+		return;
+	const msgpack_object *m = &marks->via.array.ptr[marks->via.array.size - 1];
+	str_field(text, sizeof text, m, "label");
+	if (!msg_get_u64(m, "ts", &ts))
+		ts = 0;
+	out_time_local(when, sizeof when, ts, false);
+	snprintf(v->mark, sizeof v->mark, "%.8s %s", when, text);
 }
 
 static void compact_view(struct scr *s, const struct watch_view *v, const msgpack_object *sample,
@@ -765,6 +787,7 @@ void watch_view_render(FILE *f, struct watch_view *v, const msgpack_object *samp
 		cur[i] = num_or_nan(tot, metric[i].field);
 	while (!isnan(cur[WM_CPU]) && cur[WM_CPU] > v->cpu_scale)
 		v->cpu_scale += 100;
+	take_mark(v, sample);
 	if (v->compact) {
 		compact_view(&s, v, sample, cur, nprocs);
 	} else {

@@ -59,6 +59,7 @@ struct watch_view {
 	uint64_t start_ns;             /* elapsed counts from here; 0: the first sample */
 	uint64_t interval_ns;          /* shown in the header; 0: not shown */
 	char note[128];                /* last exit / lagged message, or "" */
+	char mark[128];                /* the newest mark: "HH:MM:SS text", or "" */
 
 	/* state across samples */
 	double cpu_scale;              /* the CPU bar's full scale, %: 100 per core, only grows */

@@ -57,9 +57,16 @@ void req_pack_record_extra(msgpack_packer *pk, enum rm_kind kind, const struct r
 		msg_pack_str(pk, "label");
 		msgpack_pack_str_with_body(pk, r->label, strnlen(r->label, sizeof r->label));
 	}
-	for (unsigned i = 0; i < kd->nfields; i++)
-		if (rec_has(r, (int)i))
-			msg_pack_kv_f64(pk, kd->fields[i].name, r->v[i]);
+	for (unsigned i = 0; i < kd->nfields; i++) {
+		if (!rec_has(r, (int)i))
+			continue;
+		double v = r->v[i];
+		/* integer-typed fields go out as integers (the schema says which) */
+		if (kd->fields[i].type != RM_F64 && v >= 0 && v < 1.8e19 && v == (double)(uint64_t)v)
+			msg_pack_kv_u64(pk, kd->fields[i].name, (uint64_t)v);
+		else
+			msg_pack_kv_f64(pk, kd->fields[i].name, v);
+	}
 }
 
 int req_lane(enum rm_kind kind)

@@ -34,6 +34,7 @@ struct series {
 	const char *unit;
 	uint64_t *t;
 	double *v;                 /* NAN: no reading */
+	char (*lab)[RM_LABEL_MAX]; /* the text series of marks: each point's label */
 	unsigned n;
 	uint64_t bucket;           /* aggregation: current bucket index */
 	unsigned cnt;
@@ -91,7 +92,7 @@ static void series_flush(struct query *q, struct series *s, struct conn *c)
 	struct reply r;
 	reply_begin(&r);
 	msg_pack_event(&r.pk, q->base.id, "series");
-	msgpack_pack_map(&r.pk, 4);
+	msgpack_pack_map(&r.pk, s->lab ? 5 : 4);
 	msg_pack_kv_str(&r.pk, "name", s->name);
 	msg_pack_kv_str(&r.pk, "unit", s->unit);
 	msg_pack_str(&r.pk, "t");
@@ -105,6 +106,12 @@ static void series_flush(struct query *q, struct series *s, struct conn *c)
 			msgpack_pack_nil(&r.pk);
 		else
 			msgpack_pack_double(&r.pk, s->v[i]);
+	}
+	if (s->lab) {
+		msg_pack_str(&r.pk, "labels");
+		msgpack_pack_array(&r.pk, s->n);
+		for (unsigned i = 0; i < s->n; i++)
+			msg_pack_str(&r.pk, s->lab[i]);
 	}
 	reply_send(c, &r, q->base.id);
 	q->buffered -= s->n;
@@ -201,6 +208,24 @@ static void add_record(struct query *q, const struct selector *sel, const struct
 	}
 }
 
+/* Raw marks also come as the series "mark.text": each point's label is
+ * the mark's text (the fields are numbers; the text is what people read). */
+static void add_mark_text(struct query *q, const struct rm_rec *r, struct conn *c)
+{
+	int is_new;
+	struct series *s = series_find(q, "mark.text", &is_new);
+	if (!s || s->pass != q->pass || !s->t || !s->v)
+		return;
+	if (is_new) {
+		s->unit = "";
+		s->lab = malloc(QUERY_CHUNK * sizeof *s->lab);
+	}
+	if (!s->lab)
+		return;
+	memcpy(s->lab[s->n], r->label, sizeof s->lab[s->n]);   /* before: series_add may flush */
+	series_add(q, s, r->ts_ns, NAN, c);
+}
+
 static void flush_all(struct query *q, struct conn *c, int close_buckets)
 {
 	for (unsigned i = 0; i < q->nseries; i++) {
@@ -277,6 +302,8 @@ static int query_pump(struct stream *st, struct conn *c)
 				break;
 			}
 			add_record(q, sel, &r, c);
+			if (sel->kind == RM_KIND_MARK && !q->step)
+				add_mark_text(q, &r, c);
 		}
 		if (q->n >= q->head) {
 			q->pass++;
@@ -298,6 +325,7 @@ static void query_free(struct stream *st)
 		free(q->series[i].t);
 		free(q->series[i].v);
 		free(q->series[i].vals);
+		free(q->series[i].lab);
 	}
 	free(q->series);
 	free(q);

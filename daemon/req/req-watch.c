@@ -30,6 +30,7 @@ struct watch_stream {
 	uint64_t lost;             /* skipped since the last lagged event */
 	bool started;
 	bool done;                 /* the final reply has been sent */
+	uint64_t mark_next;        /* the next mark record to look at */
 	struct watch_totals totals;
 };
 
@@ -83,17 +84,45 @@ static unsigned keep_members(struct rm_rec *recs, unsigned n, const struct watch
 	return k;
 }
 
+/* Marks since the previous sample that are about no process in
+ * particular or about a watched one; *n set, malloc'd (NULL when none). */
+static struct rm_rec *new_marks(struct watch_stream *w, const struct watch_view *v, unsigned *n)
+{
+	int lane = req_lane(RM_KIND_MARK);
+	*n = 0;
+	if (lane < 0)
+		return NULL;
+	struct ring *ring = the_rmond.ring;
+	uint64_t head = ring_head(ring, (unsigned)lane), tail = ring_tail(ring, (unsigned)lane);
+	if (w->mark_next < tail)
+		w->mark_next = tail;
+	if (w->mark_next >= head)
+		return NULL;
+	struct rm_rec *out = malloc((size_t)(head - w->mark_next) * sizeof *out);
+	for (; out && w->mark_next < head; w->mark_next++) {
+		struct rm_rec *r = &out[*n];
+		if (ring_read(ring, (unsigned)lane, w->mark_next, r) < 0)
+			continue;
+		int32_t about = rec_has(r, RM_MARK_PID) ? (int32_t)r->v[RM_MARK_PID] : 0;
+		if (about == 0 || pid_in(v->members, v->nmembers, about))
+			(*n)++;
+	}
+	return out;
+}
+
 static void send_sample(struct watch_stream *w, struct conn *c, const struct watch_view *v,
                         struct rm_rec *procs, unsigned np, struct rm_rec *thr, unsigned nt,
                         uint64_t ts)
 {
+	unsigned nmarks;
+	struct rm_rec *marks = new_marks(w, v, &nmarks);
 	struct watch_totals now;
 	watch_totals_of(procs, np, &now);
 	watch_totals_add(&w->totals, &now, ts);
 	struct reply r;
 	reply_begin(&r);
 	msg_pack_event(&r.pk, w->base.id, "sample");
-	msgpack_pack_map(&r.pk, w->spec.threads ? 4 : 3);
+	msgpack_pack_map(&r.pk, (w->spec.threads ? 4u : 3u) + (nmarks ? 1u : 0u));
 	msg_pack_kv_u64(&r.pk, "ts", ts);
 	msg_pack_str(&r.pk, "total");
 	watch_totals_pack(&r.pk, &now);
@@ -112,8 +141,14 @@ static void send_sample(struct watch_stream *w, struct conn *c, const struct wat
 		for (unsigned i = 0; i < nt; i++)
 			req_pack_record(&r.pk, RM_KIND_THREAD, &thr[i]);
 	}
+	if (nmarks) {
+		msg_pack_str(&r.pk, "marks");
+		msgpack_pack_array(&r.pk, nmarks);
+		for (unsigned i = 0; i < nmarks; i++)
+			req_pack_record(&r.pk, RM_KIND_MARK, &marks[i]);
+	}
+	free(marks);
 	reply_send(c, &r, w->base.id);
-	(void)v;
 }
 
 static void send_exits(struct watch_stream *w, struct conn *c, const struct watch_view *v)
@@ -314,6 +349,8 @@ static void watch_exec(struct conn *c, const struct msg_request *req)
 	}
 	w->base.id = req->id;
 	w->base.ops = &watch_ops;
+	w->mark_next = req_lane(RM_KIND_MARK) >= 0 ?
+	               ring_head(the_rmond.ring, (unsigned)req_lane(RM_KIND_MARK)) : 0;
 	watch_totals_init(&w->totals, clock_rt_ns());
 	conn_add_stream(c, &w->base);
 	send_started(w, c, run_id);

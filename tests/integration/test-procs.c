@@ -293,9 +293,14 @@ static void test_mark_and_top(void **state)
 {
 	static char out[1 << 18], err[4096];
 	(void)state;
-	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "mark", "epoch 3", NULL), 0);
+	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "mark", "epoch 3, lr=0.1", NULL), 0);
 	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "get", "mark.from_pid", NULL), 0);
 	assert_true(strtol(out, NULL, 10) > 0);
+	/* query shows the text, quoted in CSV */
+	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "query", "mark.pid", "--since", "1m",
+	                     "--csv", NULL), 0);
+	assert_non_null(strstr(out, "mark.text"));
+	assert_non_null(strstr(out, "\"epoch 3, lr=0.1\""));
 	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "top", "--sort", "mem", "-n", "3", NULL), 0);
 	assert_non_null(strstr(out, "PID"));
 	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "top", "--sort", "bogus", NULL), 2);
