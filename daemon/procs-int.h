@@ -31,6 +31,7 @@ struct procs {
 	pthread_mutex_t lock;          /* guards everything below marked (L) */
 	pthread_cond_t cond;
 	bool stop;                     /* (L) */
+	int wake[2];                   /* self-pipe: procs_stop wakes the thread's poll */
 
 	struct procs_opts o;
 	struct collect_env env;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -288,8 +290,9 @@ static void tracked_tick(struct procs *p, bool pss_due)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Sleep until the deadline or stop; the event fd wakes us early so that
- * forks are adopted promptly.  Returns true when stopping. */
+/* Sleep until the deadline, draining process events as they come (so
+ * forks are adopted promptly) and waking at once when procs_stop writes
+ * to the self-pipe.  Returns true when stopping. */
 static bool wait_tick(struct procs *p, uint64_t deadline)
 {
 	for (;;) {
@@ -301,10 +304,10 @@ static bool wait_tick(struct procs *p, uint64_t deadline)
 		uint64_t now = clock_mono_ns();
 		if (now >= deadline)
 			return false;
-		uint64_t ms = (deadline - now + 999999) / 1000000;
-		struct pollfd pf = { p->pe ? procevents_fd(p->pe) : -1, POLLIN, 0 };
-		int slice = ms > 20 ? 20 : (int)ms;  /* also bounds how long a stop waits */
-		if (poll(&pf, 1, slice) > 0)
+		int ms = (int)((deadline - now + 999999) / 1000000);
+		struct pollfd pf[2] = { { p->pe ? procevents_fd(p->pe) : -1, POLLIN, 0 },
+		                        { p->wake[0], POLLIN, 0 } };
+		if (poll(pf, 2, ms) > 0 && (pf[0].revents & POLLIN))
 			drain_events(p);
 	}
 }
@@ -352,9 +355,19 @@ int procs_open(struct procs **out, const struct collect_env *env, const struct p
 	p->cls = cls;
 	p->lane_proc = p->lane_thread = -1;
 	p->next_watch_id = 1;
+	p->wake[0] = p->wake[1] = -1;
+	if (pipe(p->wake) == 0) {
+		for (int i = 0; i < 2; i++)
+			fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+	}
 	p->next_run_id = clock_rt_ns() / 1000000000u * 1000;   /* unique across restarts */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	if (p->wake[0] < 0) {
+		int e = errno;
+		procs_close(p);
+		return -e;
+	}
 	int rc = proctab_open(&p->env, &p->pt);
 	if (rc < 0) {
 		log_warnx("process table: %s", strerror(-rc));
@@ -393,6 +406,8 @@ void procs_stop(struct procs *p)
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_mutex_unlock(&p->lock);
+	if (write(p->wake[1], "x", 1) < 0)
+		log_warn("waking the procs thread");
 	pthread_join(p->thread, NULL);
 	p->started = false;
 }
@@ -406,6 +421,9 @@ void procs_close(struct procs *p)
 		procevents_close(p->pe);
 	if (p->pt)
 		proctab_close(p->pt);
+	for (int i = 0; i < 2; i++)
+		if (p->wake[i] >= 0)
+			close(p->wake[i]);
 	for (unsigned i = 0; i < p->nwatches; i++) {
 		free(p->watches[i].m);
 		free(p->watches[i].exits);
