@@ -173,7 +173,7 @@ static void push_thread(void *arg, const struct thread_info *ti)
 		ring_push(p->ring, (unsigned)p->lane_thread, r);
 }
 
-static void fill_proc_rec(struct rm_rec *r, const struct proc_info *in, uint64_t ts)
+void procs_fill_record(struct rm_rec *r, const struct proc_info *in, uint64_t ts)
 {
 	char key[RM_KEY_MAX];
 	snprintf(key, sizeof key, "%d", (int)in->pid);
@@ -252,7 +252,7 @@ int procs__push_tracked(struct procs *p, int32_t pid)
 		return rc;
 	if (rc == -ESRCH || !in)
 		return -ESRCH;
-	fill_proc_rec(&p->rec, in, p->tick_rt_ns);
+	procs_fill_record(&p->rec, in, p->tick_rt_ns);
 	if (p->lane_proc >= 0)
 		ring_push(p->ring, (unsigned)p->lane_proc, &p->rec);
 	snap_upsert(p, in);

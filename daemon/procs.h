@@ -105,6 +105,10 @@ uint64_t procs_snapshot_time(struct procs *p);
 /* One process's snapshot entry; false when unknown. */
 bool procs_lookup(struct procs *p, int32_t pid, struct proc_snap *out);
 
+/* A process as a proc record: key pid, label comm, each field that the
+ * table has a reading for. */
+void procs_fill_record(struct rm_rec *r, const struct proc_info *in, uint64_t ts);
+
 /* Counters for status. */
 struct procs_stats {
 	uint64_t scans, tracked_ticks, missed;

@@ -133,34 +133,5 @@ unsigned req_latest_lane(int lane, uint64_t committed, struct rm_rec **out)
 /* A snapshot entry as a proc record, so top rows look like watch rows. */
 void req_snap_record(const struct proc_snap *s, uint64_t ts, struct rm_rec *r)
 {
-	const struct proc_info *in = &s->info;
-	char key[RM_KEY_MAX];
-	snprintf(key, sizeof key, "%d", (int)in->pid);
-	rec_init(r, ts, key);
-	rec_set_label(r, in->comm, strnlen(in->comm, sizeof in->comm));
-	rec_set(r, RM_PROC_PID, in->pid);
-	rec_set(r, RM_PROC_PPID, in->ppid);
-	rec_set(r, RM_PROC_STATE, (unsigned char)in->state);
-	rec_set(r, RM_PROC_THREADS, in->threads);
-	rec_set(r, RM_PROC_START, in->start_time);
-	rec_set(r, RM_PROC_CPU_TIME, in->cpu_time_s);
-	if (in->have & PROC_HAVE_CTX)
-		rec_set(r, RM_PROC_UID, in->uid);
-	if (in->have & PROC_HAVE_MEM) {
-		rec_set(r, RM_PROC_RSS, (double)in->rss);
-		rec_set(r, RM_PROC_VMS, (double)in->vms);
-	}
-	if (in->have & PROC_HAVE_PSS)
-		rec_set(r, RM_PROC_PSS, (double)in->pss);
-	if (in->have & PROC_HAVE_RATES) {
-		rec_set(r, RM_PROC_CPU, in->cpu_pct);
-		rec_set(r, RM_PROC_USER, in->user_pct);
-		rec_set(r, RM_PROC_SYSTEM, in->sys_pct);
-		rec_set(r, RM_PROC_MAJFLT_PS, in->majflt_ps);
-	}
-	if (in->have & PROC_HAVE_IO_RATES) {
-		rec_set(r, RM_PROC_READ_BPS, in->read_bps);
-		rec_set(r, RM_PROC_WRITE_BPS, in->write_bps);
-	}
+	procs_fill_record(r, &s->info, ts);
 }
-
