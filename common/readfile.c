@@ -244,3 +244,30 @@ void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned n
 	}
 	*found = got;
 }
+
+int kept_open(struct kept_file *k, int dirfd, const char *path, size_t cap, size_t max)
+{
+	memset(&k->buf, 0, sizeof k->buf);
+	k->fd = readfile_open(dirfd, path);
+	if (k->fd < 0)
+		return k->fd;
+	int err = readfile_buf_init(&k->buf, cap, max);
+	if (err) {
+		kept_close(k);
+		return err;
+	}
+	return 0;
+}
+
+ssize_t kept_read(struct kept_file *k)
+{
+	return readfile_buf_fill(&k->buf, k->fd);
+}
+
+void kept_close(struct kept_file *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+	readfile_buf_free(&k->buf);
+}

@@ -57,6 +57,21 @@ void readfile_buf_free(struct readfile_buf *b);
  * length, or -EFBIG past max, -ENOMEM, or -errno from pread. */
 ssize_t readfile_buf_fill(struct readfile_buf *b, int fd);
 
+/* A source file kept open for the daemon's life and re-read each tick with
+ * pread from 0: the fd and its buffer, which every collector of one
+ * /proc file needs. */
+struct kept_file {
+	int fd;
+	struct readfile_buf buf;
+};
+
+/* Open path under dirfd with a buffer of cap bytes that may grow to max.
+ * 0, or -errno (then the file is closed: kept_close is still safe). */
+int kept_open(struct kept_file *k, int dirfd, const char *path, size_t cap, size_t max);
+/* The whole file, fresh: bytes in k->buf.p, or -errno. */
+ssize_t kept_read(struct kept_file *k);
+void kept_close(struct kept_file *k);
+
 /* ---- scanning --------------------------------------------------------- */
 
 /* Past spaces and tabs (not newlines). */

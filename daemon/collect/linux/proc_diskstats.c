@@ -30,10 +30,9 @@ struct disk {
 };
 
 struct proc_diskstats {
-	int fd;
+	struct kept_file file;
 	int sysfd;
 	int sys_block;              /* sysfs has block/: the partition test works */
-	struct readfile_buf buf;
 	struct instab disks;
 	uint32_t gen;
 	uint64_t prev_mono;
@@ -144,9 +143,7 @@ static void diskstats_close(void *state)
 	struct proc_diskstats *st = state;
 	if (!st)
 		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	readfile_buf_free(&st->buf);
+	kept_close(&st->file);
 	instab_free(&st->disks);
 	free(st);
 }
@@ -160,8 +157,7 @@ static int diskstats_open(const struct collect_env *env, void **state)
 	st->sysfd = env->sysfd;
 	st->sys_block = fstatat(env->sysfd, "block", &sb, 0) == 0 && S_ISDIR(sb.st_mode);
 	instab_init(&st->disks, sizeof(struct disk));
-	st->fd = readfile_open(env->procfd, "diskstats");
-	int err = st->fd < 0 ? st->fd : readfile_buf_init(&st->buf, 16384, 16u << 20);
+	int err = kept_open(&st->file, env->procfd, "diskstats", 16384, 16u << 20);
 	if (err) {
 		diskstats_close(st);
 		return err;
@@ -200,12 +196,12 @@ static void diskstats_line(struct proc_diskstats *st, const char *p, const char 
 static int diskstats_sample(void *state, struct collect_tick *t)
 {
 	struct proc_diskstats *st = state;
-	ssize_t n = readfile_buf_fill(&st->buf, st->fd);
+	ssize_t n = kept_read(&st->file);
 	if (n < 0)
 		return (int)n;
 	double dt = st->gen ? tick_dt(st->prev_mono, t->mono_ns) : 0;
 	st->gen++;
-	const char *p = st->buf.p, *end = p + n;
+	const char *p = st->file.buf.p, *end = p + n;
 	while (p < end) {
 		const char *le = memchr(p, '\n', (size_t)(end - p));
 		le = le ? le : end;

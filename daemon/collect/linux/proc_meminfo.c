@@ -35,8 +35,7 @@ static const struct kv_key meminfo_keys[] = {
 };
 
 struct proc_meminfo {
-	int fd;
-	struct readfile_buf buf;
+	struct kept_file file;
 };
 
 void proc_meminfo_parse(const char *buf, size_t len, struct meminfo *m)
@@ -107,9 +106,7 @@ static void meminfo_close(void *state)
 	struct proc_meminfo *st = state;
 	if (!st)
 		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	readfile_buf_free(&st->buf);
+	kept_close(&st->file);
 	free(st);
 }
 
@@ -118,8 +115,7 @@ static int meminfo_open(const struct collect_env *env, void **state)
 	struct proc_meminfo *st = calloc(1, sizeof *st);
 	if (!st)
 		return -ENOMEM;
-	st->fd = readfile_open(env->procfd, "meminfo");
-	int err = st->fd < 0 ? st->fd : readfile_buf_init(&st->buf, 4096, 1u << 20);
+	int err = kept_open(&st->file, env->procfd, "meminfo", 4096, 1u << 20);
 	if (err) {
 		meminfo_close(st);
 		return err;
@@ -132,10 +128,10 @@ static int meminfo_sample(void *state, struct collect_tick *t)
 {
 	struct proc_meminfo *st = state;
 	struct meminfo m;
-	ssize_t n = readfile_buf_fill(&st->buf, st->fd);
+	ssize_t n = kept_read(&st->file);
 	if (n < 0)
 		return (int)n;
-	proc_meminfo_parse(st->buf.p, (size_t)n, &m);
+	proc_meminfo_parse(st->file.buf.p, (size_t)n, &m);
 	if (!m.found)
 		return -EINVAL;
 	proc_meminfo_fill(&m, t->sys);

@@ -26,8 +26,7 @@ struct netif {
 };
 
 struct proc_net_dev {
-	int fd;
-	struct readfile_buf buf;
+	struct kept_file file;
 	struct instab ifs;
 	uint32_t gen;
 	uint64_t prev_mono;
@@ -90,9 +89,7 @@ static void net_dev_close(void *state)
 	struct proc_net_dev *st = state;
 	if (!st)
 		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	readfile_buf_free(&st->buf);
+	kept_close(&st->file);
 	instab_free(&st->ifs);
 	free(st);
 }
@@ -103,8 +100,7 @@ static int net_dev_open(const struct collect_env *env, void **state)
 	if (!st)
 		return -ENOMEM;
 	instab_init(&st->ifs, sizeof(struct netif));
-	st->fd = readfile_open(env->procfd, "net/dev");
-	int err = st->fd < 0 ? st->fd : readfile_buf_init(&st->buf, 16384, 16u << 20);
+	int err = kept_open(&st->file, env->procfd, "net/dev", 16384, 16u << 20);
 	if (err) {
 		net_dev_close(st);
 		return err;
@@ -132,12 +128,12 @@ static void net_dev_line(struct proc_net_dev *st, const struct net_line *nl, dou
 static int net_dev_sample(void *state, struct collect_tick *t)
 {
 	struct proc_net_dev *st = state;
-	ssize_t n = readfile_buf_fill(&st->buf, st->fd);
+	ssize_t n = kept_read(&st->file);
 	if (n < 0)
 		return (int)n;
 	double dt = st->gen ? tick_dt(st->prev_mono, t->mono_ns) : 0;
 	st->gen++;
-	const char *p = st->buf.p, *end = p + n;
+	const char *p = st->file.buf.p, *end = p + n;
 	while (p < end) {
 		const char *le = memchr(p, '\n', (size_t)(end - p));
 		le = le ? le : end;

@@ -27,8 +27,7 @@ struct stat_cpu_state {
 };
 
 struct proc_stat {
-	int fd;
-	struct readfile_buf buf;
+	struct kept_file file;
 	struct stat_snap snap;      /* snap.cpus: parse scratch, grows */
 	struct stat_cpu_state *cpu; /* indexed by CPU number */
 	unsigned ncpu;              /* entries in cpu[] */
@@ -189,9 +188,7 @@ static void stat_close(void *state)
 	struct proc_stat *st = state;
 	if (!st)
 		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	readfile_buf_free(&st->buf);
+	kept_close(&st->file);
 	free(st->snap.cpus);
 	free(st->cpu);
 	free(st);
@@ -202,8 +199,7 @@ static int stat_open(const struct collect_env *env, void **state)
 	struct proc_stat *st = calloc(1, sizeof *st);
 	if (!st)
 		return -ENOMEM;
-	st->fd = readfile_open(env->procfd, "stat");
-	int err = st->fd < 0 ? st->fd : readfile_buf_init(&st->buf, 16384, 64u << 20);
+	int err = kept_open(&st->file, env->procfd, "stat", 16384, 64u << 20);
 	if (!err)
 		err = stat_grow_scratch(&st->snap, 64);
 	if (err) {
@@ -217,11 +213,11 @@ static int stat_open(const struct collect_env *env, void **state)
 /* Parse, growing the CPU scratch until every cpuN line fits. */
 static int stat_read(struct proc_stat *st)
 {
-	ssize_t n = readfile_buf_fill(&st->buf, st->fd);
+	ssize_t n = kept_read(&st->file);
 	if (n < 0)
 		return (int)n;
 	for (;;) {
-		proc_stat_parse(st->buf.p, (size_t)n, &st->snap);
+		proc_stat_parse(st->file.buf.p, (size_t)n, &st->snap);
 		if (st->snap.ncpus <= st->snap.cap)
 			return st->snap.has & STAT_HAS_ALL ? 0 : -EINVAL;
 		int err = stat_grow_scratch(&st->snap, st->snap.ncpus);

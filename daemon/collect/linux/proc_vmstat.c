@@ -28,8 +28,7 @@ static const int vmstat_field[VM__COUNT] = {
 };
 
 struct proc_vmstat {
-	int fd;
-	struct readfile_buf buf;
+	struct kept_file file;
 	struct vmstat prev;         /* prev.found == 0: no baseline yet */
 	uint64_t prev_mono;
 };
@@ -57,9 +56,7 @@ static void vmstat_close(void *state)
 	struct proc_vmstat *st = state;
 	if (!st)
 		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	readfile_buf_free(&st->buf);
+	kept_close(&st->file);
 	free(st);
 }
 
@@ -68,8 +65,7 @@ static int vmstat_open(const struct collect_env *env, void **state)
 	struct proc_vmstat *st = calloc(1, sizeof *st);
 	if (!st)
 		return -ENOMEM;
-	st->fd = readfile_open(env->procfd, "vmstat");
-	int err = st->fd < 0 ? st->fd : readfile_buf_init(&st->buf, 8192, 1u << 20);
+	int err = kept_open(&st->file, env->procfd, "vmstat", 8192, 1u << 20);
 	if (err) {
 		vmstat_close(st);
 		return err;
@@ -82,10 +78,10 @@ static int vmstat_sample(void *state, struct collect_tick *t)
 {
 	struct proc_vmstat *st = state;
 	struct vmstat cur;
-	ssize_t n = readfile_buf_fill(&st->buf, st->fd);
+	ssize_t n = kept_read(&st->file);
 	if (n < 0)
 		return (int)n;
-	proc_vmstat_parse(st->buf.p, (size_t)n, &cur);
+	proc_vmstat_parse(st->file.buf.p, (size_t)n, &cur);
 	if (st->prev.found)
 		proc_vmstat_rate(&st->prev, &cur, tick_dt(st->prev_mono, t->mono_ns), t->sys);
 	st->prev = cur;
