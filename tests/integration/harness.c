@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,4 +380,17 @@ int harness_send_watch(int fd, uint64_t id, const int32_t *pids, unsigned n, uin
 	int rc = harness_send(fd, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
+}
+
+int harness_ctl(const char *sock, char *out, size_t outlen, char *err, size_t errlen, ...)
+{
+	const char *argv[40] = { "rmonctl", "--socket", sock };
+	int n = 3;
+	va_list ap;
+	va_start(ap, errlen);
+	for (const char *a; n < 39 && (a = va_arg(ap, const char *)); )
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return harness_run(argv, out, outlen, err, errlen);
 }

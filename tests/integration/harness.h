@@ -35,6 +35,9 @@ void harness_cleanup(struct daemon_proc *d);
  * capturing stdout and stderr.  Returns the exit status. */
 int harness_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
 
+/* rmonctl --socket sock ARGS... (NULL-terminated), captured. */
+int harness_ctl(const char *sock, char *out, size_t outlen, char *err, size_t errlen, ...);
+
 /* The same as another user (uid/gid), for access tests. */
 int harness_run_as(uid_t uid, gid_t gid, const char *const *argv, char *out, size_t outlen,
                    char *err, size_t errlen);

@@ -51,18 +51,9 @@ static int stop_daemon(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
-static int ctl(char *out, size_t outlen, char *err, size_t errlen, ...)
-{
-	const char *argv[40] = { "rmonctl", "--socket", the_daemon.sock };
-	int n = 3;
-	va_list ap;
-	va_start(ap, errlen);
-	for (const char *a; n < 39 && (a = va_arg(ap, const char *)); )
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	return harness_run(argv, out, outlen, err, errlen);
-}
+/* rmonctl against the test's daemon */
+#define ctl(out, outlen, err, errlen, ...) \
+	harness_ctl(the_daemon.sock, out, outlen, err, errlen, __VA_ARGS__)
 
 static void kill_wait(pid_t pid)
 {
