@@ -22,6 +22,7 @@ int selector_parse(const char *s, struct selector *out, char *err, size_t errlen
 	out->kind = (enum rm_kind)kind;
 	memset(out->key, 0, sizeof out->key);
 	out->key_any = false;
+	out->key_prefix = false;
 	if (!rm_kinds[kind].keyed) {
 		if (colon)
 			return fail(err, errlen, s, "this kind has no instances: drop the :KEY");
@@ -32,6 +33,12 @@ int selector_parse(const char *s, struct selector *out, char *err, size_t errlen
 		if (key_len == 0 || key_len >= sizeof out->key)
 			return fail(err, errlen, s, "instance key is empty or too long");
 		memcpy(out->key, colon + 1, key_len);
+		if (out->key[key_len - 1] == '*') {
+			out->key[key_len - 1] = '\0';
+			out->key_prefix = true;
+			if (strchr(out->key, '*'))
+				return fail(err, errlen, s, "only a trailing * is a wildcard in a key");
+		}
 	}
 	if (strcmp(dot + 1, "*") == 0) {
 		out->field = -1;
@@ -45,6 +52,8 @@ int selector_parse(const char *s, struct selector *out, char *err, size_t errlen
 
 bool selector_match_key(const struct selector *sel, const char *key)
 {
+	if (sel->key_prefix)
+		return strncmp(sel->key, key, strlen(sel->key)) == 0;
 	return sel->key_any || strncmp(sel->key, key, RM_KEY_MAX) == 0;
 }
 

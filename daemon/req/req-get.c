@@ -36,8 +36,8 @@ static int match_one(struct conn *c, uint64_t id, const struct selector *sel,
 		}
 	}
 	if (*nm == before && !sel->key_any) {
-		conn_send_error(c, id, PROTO_ERR_NOT_FOUND, "%s:%s: no such instance (now)",
-		                kd->name, sel->key);
+		conn_send_error(c, id, PROTO_ERR_NOT_FOUND, "%s:%s%s: no such instance (now)",
+		                kd->name, sel->key, sel->key_prefix ? "*" : "");
 		return -1;
 	}
 	if (nrecs == 0) {
@@ -110,7 +110,7 @@ static void get_exec(struct conn *c, const struct msg_request *req)
 		enum rm_kind k = sels[i].kind;
 		if (!latest[k])
 			nlatest[k] = req_latest(k, &latest[k]);
-		if (k == RM_KIND_PROC && !sels[i].key_any)
+		if (k == RM_KIND_PROC && !sels[i].key_any && !sels[i].key_prefix)
 			nlatest[k] = add_from_table(&latest[k], nlatest[k], sels[i].key);
 		if (match_one(c, req->id, &sels[i], latest[k], nlatest[k], &m, &nm, &cap) < 0)
 			goto out;

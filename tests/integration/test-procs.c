@@ -83,6 +83,17 @@ static void test_watch_hot_threads(void **state)
 	snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
 	int rc = ctl(out, sizeof out, err, sizeof err, "watch", "--pid", pidarg, "--threads",
 	             "--json", "--interval", "500ms", "--duration", "3s", NULL);
+	/* its threads have history: get and query take thread:PID/TID selectors */
+	char sel[64];
+	snprintf(sel, sizeof sel, "thread:%d/*.cpu_pct", (int)pid);
+	assert_int_equal(ctl(err, sizeof err, err + 2048, 2048, "get", sel, NULL), 0);
+	assert_non_null(strstr(err, "thread:"));
+	snprintf(sel, sizeof sel, "proc:%d.threads", (int)pid);
+	char one[64], oe[256];
+	assert_int_equal(ctl(one, sizeof one, oe, sizeof oe, "get", sel, NULL), 0);
+	assert_int_equal(strtol(one, NULL, 10), 6);
+	assert_int_equal(ctl(out + 65536, 65536, oe, sizeof oe, "query", sel, "--since", "1m",
+	                     "--format", "csv", NULL), 0);
 	kill_wait(pid);
 	assert_int_equal(rc, 0);
 	const char *s = last_sample(out);
@@ -213,6 +224,43 @@ static void test_slow_reader(void **state)
 	kill_wait(spin);
 }
 
+/* A reader that falls behind (but less than the stuck timeout) is told how
+ * many samples it lost, and the stream goes on. */
+static void test_lagged(void **state)
+{
+	(void)state;
+	const char *argv[] = { "spinner", "200", "0", NULL };
+	pid_t spin = harness_spawn_helper(argv);
+	assert_true(spin > 0);
+	int32_t pids[1] = { spin };
+	int fd = harness_hello(the_daemon.sock);
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send_watch(fd, 9, pids, 1, 100000000u, 1), 0);
+	usleep(1800000);   /* ~48 KB a sample, 10 a second: far past the 256 KiB budget */
+	uint64_t lost = 0;
+	int after = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		msgpack_zone z;
+		struct msg_reply rep;
+		msgpack_zone_init(&z, 1 << 16);
+		int rc = harness_recv(fd, &z, &rep, 2000);
+		if (rc == 0 && rep.is_event && strcmp(rep.ev, "lagged") == 0)
+			msg_get_u64(rep.data, "lost", &lost);
+		else if (rc == 0 && rep.is_event && strcmp(rep.ev, "sample") == 0 && lost)
+			after++;
+		msgpack_zone_destroy(&z);
+		assert_int_equal(rc, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((!lost || after < 5) && t1.tv_sec - t0.tv_sec < 8);
+	print_message("lagged: lost %llu samples, then %d more arrived\n", (unsigned long long)lost, after);
+	assert_true(lost > 0);
+	assert_true(after >= 5);
+	close(fd);
+	kill_wait(spin);
+}
+
 /* 100 watchers of one process all receive samples. */
 static void test_many_watchers(void **state)
 {
@@ -306,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_mark_and_top),
 		cmocka_unit_test(test_cmdline_access),
 		cmocka_unit_test(test_many_watchers),
+		cmocka_unit_test(test_lagged),
 		cmocka_unit_test(test_slow_reader),
 	};
 	return cmocka_run_group_tests_name("procs", tests, start_daemon, stop_daemon);

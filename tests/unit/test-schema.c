@@ -103,6 +103,13 @@ static void test_selectors(void **state)
 	assert_true(s.key_any);
 	assert_int_equal(s.field, -1);
 
+	/* a trailing * in a key: a prefix */
+	assert_int_equal(selector_parse("thread:1234/*.cpu_pct", &s, err, sizeof err), 0);
+	assert_true(s.key_prefix);
+	assert_true(selector_match_key(&s, "1234/1240"));
+	assert_false(selector_match_key(&s, "12345/1"));
+	assert_int_equal(selector_parse("thread:1*4/*.cpu_pct", &s, err, sizeof err), -1);
+
 	selector_name(RM_KIND_NET, "eth0.100", RM_NET_TX_BPS, name, sizeof name);
 	assert_string_equal(name, "net:eth0.100.tx_bps");
 	selector_name(RM_KIND_SYSTEM, "", RM_SYS_LOAD5, name, sizeof name);
