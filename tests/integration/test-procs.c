@@ -236,7 +236,9 @@ static void test_lagged(void **state)
 	int fd = harness_hello(the_daemon.sock);
 	assert_true(fd >= 0);
 	assert_int_equal(harness_send_watch(fd, 9, pids, 1, 100000000u, 1), 0);
-	usleep(1800000);   /* ~48 KB a sample, 10 a second: far past the 256 KiB budget */
+	/* ~48 KB a sample, 10 a second: the socket buffers and the 256 KiB
+	 * budget fill in about 1.4 s; the stuck timeout (3 s) counts from then */
+	usleep(2400000);
 	uint64_t lost = 0;
 	int after = 0;
 	struct timespec t0, t1;
