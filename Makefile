@@ -31,14 +31,14 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
              -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DRMON_VERSION='"$(VERSION)"' $(WARN) \
-             -Icommon -Iproto -Idaemon -Idaemon/collect -Iclient \
+             -Icommon -Iproto -Idaemon -Idaemon/collect -Idaemon/collect/nvml -Iclient \
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/req/*.c \
-              daemon/collect/*.c daemon/collect/$(OS)/*.c))
+              daemon/collect/*.c daemon/collect/$(OS)/*.c daemon/collect/nvml/*.c))
 CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/unit/test-*.c)
 ITEST_SRC  := $(wildcard tests/integration/test-*.c)
