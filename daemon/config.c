@@ -89,6 +89,8 @@ static const struct cfg_key cfg_keys[] = {
 	DUR("procs.pss_interval", procs_pss_interval_ns, 5 * SEC, 1 * SEC, 1 * HOUR),
 	UINT("procs.top_n", procs_top_n, 5, 0, 100),
 	UINT("procs.max_watches", procs_max_watches, 4096, 1, 65536),
+	DUR("gpu.interval", gpu_interval_ns, 100 * MS, 10 * MS, 60 * SEC),
+	STR("gpu.nvidia.library", gpu_nvidia_library, 0, "libnvidia-ml.so.1"),
 	SIZE32("protocol.frame_max", frame_max, 1 * MIB, 4 * KIB, 64 * MIB),
 	SIZE("protocol.session_budget", session_budget_bytes, 4 * MIB, 64 * KIB, 1 * GIB),
 	DUR("protocol.stuck_timeout", stuck_timeout_ns, 30 * SEC, 1 * SEC, 1 * HOUR),
@@ -1065,26 +1067,37 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 	fputs(buf, out);
 }
 
+/* Section components ("gpu", "nvidia") the path shares with prev. */
+static size_t shared_sections(const char *path, const char *prev)
+{
+	size_t n = 0;
+	for (;;) {
+		const char *a = strchr(path, '.'), *b = strchr(prev, '.');
+		if (!a || !b || a - path != b - prev || strncmp(path, prev, (size_t)(a - path)) != 0)
+			return n;
+		n++;
+		path = a + 1;
+		prev = b + 1;
+	}
+}
+
 void config_dump(const struct config *c, FILE *out)
 {
-	const char *section = "";
-	size_t section_len = 0;
+	const char *prev = "";
 	fputs("# rmond effective configuration\n", out);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		const char *dot = strrchr(k->path, '.');
-		size_t len = dot ? (size_t)(dot - k->path) : 0;
-		if (len != section_len || strncmp(k->path, section, len) != 0) {
-			if (len)
-				fprintf(out, "\n%.*s:\n", (int)len, k->path);
-			else
-				fputc('\n', out);   /* a top-level key after a section */
-			section = k->path;
-			section_len = len;
-		}
-		fprintf(out, "%s%s:", len ? "  " : "", dot ? dot + 1 : k->path);
+		size_t shared = shared_sections(k->path, prev), level = 0;
+		const char *p = k->path, *dot;
+		if (shared == 0 && i > 0 && (strchr(k->path, '.') || strchr(prev, '.')))
+			fputc('\n', out);   /* sections apart from each other and from top-level keys */
+		for (; (dot = strchr(p, '.')); p = dot + 1, level++)
+			if (level >= shared)   /* a section header this key opens */
+				fprintf(out, "%*s%.*s:\n", (int)(2 * level), "", (int)(dot - p), p);
+		fprintf(out, "%*s%s:", (int)(2 * level), "", p);
 		dump_value(k, c, out);
 		fputc('\n', out);
+		prev = k->path;
 	}
 }
 

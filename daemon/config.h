@@ -53,6 +53,8 @@ struct config {
 	uint64_t procs_pss_interval_ns;     /* procs.pss_interval, 5s, 1s..1h */
 	uint32_t procs_top_n;               /* procs.top_n, 5, 0..100 */
 	uint32_t procs_max_watches;         /* procs.max_watches, 4096, 1..65536 */
+	uint64_t gpu_interval_ns;           /* gpu.interval, 100ms, 10ms..60s */
+	char gpu_nvidia_library[4096];      /* gpu.nvidia.library, "libnvidia-ml.so.1"; "" = no NVML */
 	/* access.cmdline_uids: may see every process's cmdline and exe
 	 * (besides root and the process's owner); default none. */
 	uint32_t access_cmdline_uids[CONFIG_UIDS_MAX];

@@ -312,14 +312,14 @@ static void test_unknown_keys(void **state)
 	(void)state;
 	expect_error("procfs: /p\nfoo: 1\n",
 		     ":2:1: unknown key \"foo\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, protocol, access, log, "
+		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, protocol, access, log, "
 		     "classify)");
 	expect_error("ring:\n  mode: file\n  budgte: 1G\n",
 		     ":3:3: unknown key \"ring.budgte\" (expected one of: mode, budget, retention)");
 	/* A dotted key is not a second spelling of a nested one. */
 	expect_error("ring.budget: 1G\n",
 		     ":1:1: unknown key \"ring.budget\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, protocol, access, log, "
+		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, protocol, access, log, "
 		     "classify)");
 	expect_error("procs:\n  scan: 1s\n",
 		     ":2:3: unknown key \"procs.scan\" (expected one of: scan_interval, "
