@@ -324,6 +324,35 @@ static void nets(struct scr *s, const msgpack_object *arr)
 	}
 }
 
+/* GPUs: utilisation, memory, temperature, power, PCIe link now vs max. */
+static void gpus(struct scr *s, const msgpack_object *arr)
+{
+	if (!arr || arr->via.array.size == 0)
+		return;
+	fputc('\n', s->f);
+	fprintf(s->f, s->v->color ? OUT_BOLD "%-3s %-22s %5s %21s %5s %15s %s" OUT_RESET "\n"
+				  : "%-3s %-22s %5s %21s %5s %15s %s\n",
+		"GPU", "", "util%", "memory", "temp", "power W", "PCIe now/max");
+	for (uint32_t i = 0; i < arr->via.array.size; i++) {
+		const msgpack_object *r = &arr->via.array.ptr[i];
+		char key[16], name[64], mem[80], pw[80], link[160];
+		cell a, b, c, d, e, f, g, h, k;
+		if (!msg_get_str(r, "key", key, sizeof key))
+			snprintf(key, sizeof key, "?");
+		if (!msg_get_str(r, "label", name, sizeof name))
+			name[0] = '\0';
+		snprintf(mem, sizeof mem, "%s / %s", fmt(a, r, "mem_used_bytes", FK_BYTES),
+			 fmt(b, r, "mem_total_bytes", FK_BYTES));
+		snprintf(pw, sizeof pw, "%s / %s", fmt(c, r, "power_w", FK_INT),
+			 fmt(d, r, "power_limit_w", FK_INT));
+		snprintf(link, sizeof link, "gen%s x%s / gen%s x%s", fmt(e, r, "pcie_gen", FK_INT),
+			 fmt(f, r, "pcie_width", FK_INT), fmt(g, r, "pcie_gen_max", FK_INT),
+			 fmt(h, r, "pcie_width_max", FK_INT));
+		fprintf(s->f, "%-3s %-22.22s %5s %21s %5s %15s %s\n", out_clean(key), out_clean(name),
+			fmt(k, r, "util_pct", FK_INT), mem, fmt(a, r, "temp_c", FK_INT), pw, link);
+	}
+}
+
 static void temps(struct scr *s, const msgpack_object *arr)
 {
 	int col = 4;
@@ -462,6 +491,7 @@ void cmd_status_render(FILE *f, const msgpack_object *result, const struct statu
 	disks(&s, latest ? msg_get_array(latest, "disk") : NULL);
 	nets(&s, latest ? msg_get_array(latest, "net") : NULL);
 	temps(&s, latest ? msg_get_array(latest, "temp") : NULL);
+	gpus(&s, latest ? msg_get_array(latest, "gpu") : NULL);
 	sampler(&s, msg_get_map(result, "sampler"));
 	procs_line(&s, msg_get_map(result, "procs"));
 	ring(&s, msg_get_map(result, "ring"));

@@ -60,6 +60,11 @@ enum rm_mark_field {
 	RM_FIELDS_MARK(RM_F_MARK)
 #undef RM_F_MARK
 	RM_MARK__COUNT };
+enum rm_gpu_field {
+#define RM_F_GPU(ID, n, t, u, h) RM_GPU_##ID,
+	RM_FIELDS_GPU(RM_F_GPU)
+#undef RM_F_GPU
+	RM_GPU__COUNT };
 enum rm_temp_field {
 #define RM_F_TEMP(ID, n, t, u, h) RM_TEMP_##ID,
 	RM_FIELDS_TEMP(RM_F_TEMP)

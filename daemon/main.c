@@ -168,6 +168,8 @@ static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KI
 	uint64_t host = 0, budget = cfg->ring_budget_bytes;
 	for (int k = 0; k < RM_KIND__COUNT; k++) {
 		uint64_t per_tick = counts[k] + (rm_kinds[k].keyed ? counts[k] / 4 + 1 : 0);
+		if (rm_kinds[k].keyed && counts[k] == 0 && !is_process_kind(k))
+			per_tick = 0;   /* nothing of this kind here (no GPU, no sensor): a token lane */
 		specs[k] = (struct ring_lane_spec){ (uint32_t)k, (uint32_t)schema_rec_size((enum rm_kind)k),
 		                                    (per_tick ? per_tick : 1) * (ticks ? ticks : 1) };
 		if (k == RM_KIND_MARK)
@@ -254,6 +256,7 @@ static void stop_daemon(struct rmond *d, const char *why)
 	notify_send("STOPPING=1");
 	sampler_stop(&d->sampler);
 	procs_stop(d->procs);
+	gpu_stop(d->gpu);
 	ring_sync(d->ring);
 	server_close(&d->server);
 	uv_close((uv_handle_t *)&d->tick_async, NULL);
@@ -324,6 +327,22 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
+/* NVIDIA GPUs are optional: no library or no GPU means no gpu records and
+ * a capability note, never an error. */
+static void open_gpu(struct rmond *d)
+{
+	char err[512];
+	if (!d->cfg.gpu_nvidia_library[0])
+		return;
+	if (gpu_open(&d->gpu, d->cfg.gpu_nvidia_library, d->cfg.gpu_interval_ns, err, sizeof err) < 0) {
+		d->gpu = NULL;
+		log_info("nvml: not available (%s): no NVIDIA GPU records", err);
+		return;
+	}
+	log_info("nvml: %u GPU%s, sampled every %.0f ms on the GPU thread", gpu_devices(d->gpu),
+	         gpu_devices(d->gpu) == 1 ? "" : "s", (double)d->cfg.gpu_interval_ns / 1e6);
+}
+
 /* Process tracking is optional: without a process table rmond still
  * serves system metrics, and status says so. */
 static int start_procs(struct rmond *d, const struct collect_env *env)
@@ -392,6 +411,8 @@ static int start(struct rmond *d, int report_fd)
 	}
 	sampler_open(&d->sampler, &env, d->cfg.system_interval_ns);
 	sampler_count(&d->sampler, counts);
+	open_gpu(d);
+	counts[RM_KIND_GPU] = gpu_devices(d->gpu);
 	if (open_ring(d, counts) < 0) {
 		report(report_fd, "-cannot open the ring (see the log)");
 		return -1;
@@ -407,6 +428,10 @@ static int start(struct rmond *d, int report_fd)
 	}
 	if (start_procs(d, &env) < 0) {
 		report(report_fd, "-cannot start the process thread");
+		return -1;
+	}
+	if (d->gpu && gpu_start(d->gpu, d->ring, on_sampler_tick, d) < 0) {
+		report(report_fd, "-cannot start the GPU thread");
 		return -1;
 	}
 	if (server_listen(&d->server, err, sizeof err) < 0) {
@@ -453,6 +478,7 @@ int main(int argc, char **argv)
 		server_close(&d->server);
 	sampler_close(&d->sampler);
 	procs_close(d->procs);
+	gpu_close(d->gpu);
 	classifier_free(&d->cls);
 	runs_close();
 	uv_run(d->loop, UV_RUN_NOWAIT);

@@ -12,6 +12,7 @@
 
 #include "classify.h"
 #include "config.h"
+#include "gpu.h"
 #include "procs.h"
 #include "ring.h"
 #include "sampler.h"
@@ -27,6 +28,7 @@ struct rmond {
 	struct sampler sampler;
 	struct classifier cls;
 	struct procs *procs;          /* NULL: no process table on this machine */
+	struct gpu *gpu;              /* NULL: no NVML (or no NVIDIA GPU) */
 	struct server server;
 	uv_loop_t *loop;
 	uv_async_t tick_async;

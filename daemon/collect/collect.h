@@ -22,7 +22,8 @@
 	X(DISK, "disk", "block device I/O (/proc/diskstats)")               \
 	X(NET, "net", "network interfaces (/proc/net/dev)")                 \
 	X(CPUFREQ, "cpufreq", "CPU frequency (/sys/devices/system/cpu/*/cpufreq)") \
-	X(THERMAL, "thermal", "temperatures (/sys/class/thermal, /sys/class/hwmon)")
+	X(THERMAL, "thermal", "temperatures (/sys/class/thermal, /sys/class/hwmon)") \
+	X(NVML, "nvml", "NVIDIA GPUs (NVML, gpu.nvidia.library)")
 
 enum collect_cap {
 #define COLLECT_CAP_ENUM(ID, name, help) COLLECT_CAP_##ID,

@@ -81,6 +81,11 @@ static uint64_t committed_ns(enum rm_kind kind)
 {
 	if (kind == RM_KIND_MARK)
 		return UINT64_MAX;
+	if (kind == RM_KIND_GPU) {
+		struct gpu_stats gs;
+		gpu_get_stats(the_rmond.gpu, &gs);
+		return gs.last_tick_ns;
+	}
 	if (kind == RM_KIND_PROC || kind == RM_KIND_THREAD) {
 		struct procs_stats ps;
 		if (!the_rmond.procs)
@@ -134,4 +139,11 @@ unsigned req_latest_lane(int lane, uint64_t committed, struct rm_rec **out)
 void req_snap_record(const struct proc_snap *s, uint64_t ts, struct rm_rec *r)
 {
 	procs_fill_record(r, &s->info, ts);
+}
+
+uint32_t req_caps(void)
+{
+	struct sampler_stats st;
+	sampler_get_stats(&the_rmond.sampler, &st);
+	return st.caps | (the_rmond.gpu ? 1u << COLLECT_CAP_NVML : 0u);
 }

@@ -41,11 +41,11 @@ static void hello_exec(struct conn *c, const struct msg_request *req)
 	for (int op = 0; op < PROTO_OP__COUNT; op++)
 		if (dispatch_has_op((enum proto_op)op))
 			msg_pack_str(&r.pk, proto_op_name((enum proto_op)op));
-	uint32_t ncaps = (uint32_t)__builtin_popcount(st.caps);
+	uint32_t caps = req_caps(), ncaps = (uint32_t)__builtin_popcount(caps);
 	msg_pack_str(&r.pk, "capabilities");
 	msgpack_pack_array(&r.pk, ncaps);
 	for (int i = 0; i < COLLECT_CAP__COUNT; i++)
-		if (st.caps & (1u << i))
+		if (caps & (1u << i))
 			msg_pack_str(&r.pk, collect_caps[i].name);
 	reply_send(c, &r, req->id);
 }

@@ -141,7 +141,7 @@ static void status_exec(struct conn *c, const struct msg_request *req)
 	pack_sampler(&r.pk, &st);
 	pack_procs(&r.pk);
 	pack_ring(&r.pk);
-	pack_caps(&r.pk, st.caps);
+	pack_caps(&r.pk, req_caps());
 	pack_latest(&r.pk);
 	reply_send(c, &r, req->id);
 }

@@ -42,6 +42,9 @@ void req_pack_proc(msgpack_packer *pk, const struct conn *c, const struct rm_rec
  * process). */
 void req_snap_record(const struct proc_snap *s, uint64_t ts, struct rm_rec *r);
 
+/* The sources this daemon has: the host sampler's, NVML. */
+uint32_t req_caps(void);
+
 /* The ring lane of a kind, or -1. */
 int req_lane(enum rm_kind kind);
 
