@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -264,6 +265,7 @@ int main(void)
 	snprintf(rmond, sizeof rmond, "%s/rmond", build_dir());
 	pid_t pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);   /* a killed bench leaves no rmond */
 		execl(rmond, rmond, "--foreground", "--socket", sock, "--state-dir", state,
 		      "--log-level", "warn", (char *)NULL);
 		_exit(127);
