@@ -34,56 +34,7 @@
 #define T0 UINT64_C(1763720000000000000)
 #define NS UINT64_C(1000000000)
 
-/* ---- helpers: objects built by packing, output in memory ---- */
-
-struct obj {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked u;
-};
-
-static msgpack_packer *obj_begin(struct obj *o)
-{
-	msgpack_sbuffer_init(&o->sb);
-	msgpack_packer_init(&o->pk, &o->sb, msgpack_sbuffer_write);
-	msgpack_unpacked_init(&o->u);
-	return &o->pk;
-}
-
-static const msgpack_object *obj_end(struct obj *o)
-{
-	size_t off = 0;
-	assert_int_equal(msgpack_unpack_next(&o->u, o->sb.data, o->sb.size, &off),
-			 MSGPACK_UNPACK_SUCCESS);
-	return &o->u.data;
-}
-
-static void obj_free(struct obj *o)
-{
-	msgpack_unpacked_destroy(&o->u);
-	msgpack_sbuffer_destroy(&o->sb);
-}
-
-struct mem {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static FILE *mem_open(struct mem *m)
-{
-	m->buf = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->buf, &m->len);
-	assert_non_null(m->f);
-	return m->f;
-}
-
-static char *mem_close(struct mem *m)
-{
-	fclose(m->f);
-	return m->buf;
-}
+#include "client-test-helpers.h"
 
 /* Columns of a line: UTF-8 characters, escape sequences not counted. */
 static size_t columns(const char *p, size_t n)
