@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* ---- reading ---------------------------------------------------------- */
@@ -73,6 +74,17 @@ ssize_t kept_read(struct kept_file *k);
 void kept_close(struct kept_file *k);
 
 /* ---- scanning --------------------------------------------------------- */
+
+/* The line starting at *ls = *p: returns its end (its '\n', or end) and
+ * moves *p past it.  Loop with while (p < end). */
+static inline const char *scan_line(const char **p, const char *end, const char **ls)
+{
+	const char *le = memchr(*p, '\n', (size_t)(end - *p));
+	*ls = *p;
+	le = le ? le : end;
+	*p = le < end ? le + 1 : end;
+	return le;
+}
 
 /* Past spaces and tabs (not newlines). */
 static inline const char *scan_blank(const char *p, const char *end)

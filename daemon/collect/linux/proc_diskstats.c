@@ -203,10 +203,8 @@ static int diskstats_sample(void *state, struct collect_tick *t)
 	st->gen++;
 	const char *p = st->file.buf.p, *end = p + n;
 	while (p < end) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		le = le ? le : end;
-		diskstats_line(st, p, le, dt, t);
-		p = le < end ? le + 1 : end;
+		const char *ls, *le = scan_line(&p, end, &ls);
+		diskstats_line(st, ls, le, dt, t);
 	}
 	instab_sweep(&st->disks, st->gen);
 	st->prev_mono = t->mono_ns;

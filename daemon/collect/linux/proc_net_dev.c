@@ -135,12 +135,10 @@ static int net_dev_sample(void *state, struct collect_tick *t)
 	st->gen++;
 	const char *p = st->file.buf.p, *end = p + n;
 	while (p < end) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		le = le ? le : end;
 		struct net_line nl;
-		if (proc_net_dev_parse_line(p, le, &nl) == 0)
+		const char *ls, *le = scan_line(&p, end, &ls);
+		if (proc_net_dev_parse_line(ls, le, &nl) == 0)
 			net_dev_line(st, &nl, dt, t);
-		p = le < end ? le + 1 : end;
 	}
 	instab_sweep(&st->ifs, st->gen);
 	st->prev_mono = t->mono_ns;

@@ -99,13 +99,11 @@ void proc_pressure_parse(const char *buf, size_t len, struct psi_file *f)
 	const char *p = buf, *end = buf + len;
 	f->has = 0;
 	while (p < end) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		le = le ? le : end;
-		if (le - p > 4 && memcmp(p, "some", 4) == 0)
-			psi_parse_line(p + 4, le, f, PSI_SOME);
-		else if (le - p > 4 && memcmp(p, "full", 4) == 0)
-			psi_parse_line(p + 4, le, f, PSI_FULL);
-		p = le < end ? le + 1 : end;
+		const char *ls, *le = scan_line(&p, end, &ls);
+		if (le - ls > 4 && memcmp(ls, "some", 4) == 0)
+			psi_parse_line(ls + 4, le, f, PSI_SOME);
+		else if (le - ls > 4 && memcmp(ls, "full", 4) == 0)
+			psi_parse_line(ls + 4, le, f, PSI_FULL);
 	}
 }
 
