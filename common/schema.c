@@ -13,6 +13,8 @@ static const struct rm_field proc_fields[] = { RM_FIELDS_PROC(RM_FIELD_DESC) };
 static const struct rm_field thread_fields[] = { RM_FIELDS_THREAD(RM_FIELD_DESC) };
 static const struct rm_field mark_fields[] = { RM_FIELDS_MARK(RM_FIELD_DESC) };
 static const struct rm_field gpu_fields[] = { RM_FIELDS_GPU(RM_FIELD_DESC) };
+static const struct rm_field egpu_fields[] = { RM_FIELDS_EGPU(RM_FIELD_DESC) };
+static const struct rm_field event_fields[] = { RM_FIELDS_EVENT(RM_FIELD_DESC) };
 #undef RM_FIELD_DESC
 
 #define NELEM(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
@@ -29,6 +31,8 @@ static const struct rm_field gpu_fields[] = { RM_FIELDS_GPU(RM_FIELD_DESC) };
 #define THREAD_fields thread_fields
 #define MARK_fields mark_fields
 #define GPU_fields gpu_fields
+#define EGPU_fields egpu_fields
+#define EVENT_fields event_fields
 const struct rm_kind_desc rm_kinds[RM_KIND__COUNT] = { RM_KINDS(RM_KIND_DESC) };
 #undef RM_KIND_DESC
 
@@ -42,6 +46,8 @@ _Static_assert(RM_PROC__COUNT <= RM_FIELDS_MAX, "proc kind too wide");
 _Static_assert(RM_THREAD__COUNT <= RM_FIELDS_MAX, "thread kind too wide");
 _Static_assert(RM_MARK__COUNT <= RM_FIELDS_MAX, "mark kind too wide");
 _Static_assert(RM_GPU__COUNT <= RM_FIELDS_MAX, "gpu kind too wide");
+_Static_assert(RM_EGPU__COUNT <= RM_FIELDS_MAX, "egpu kind too wide");
+_Static_assert(RM_EVENT__COUNT <= RM_FIELDS_MAX, "event kind too wide");
 _Static_assert(offsetof(struct rm_rec, ts_ns) == 0, "ring relies on ts first");
 
 const char *schema_type_name(enum rm_type t)

@@ -65,6 +65,16 @@ enum rm_gpu_field {
 	RM_FIELDS_GPU(RM_F_GPU)
 #undef RM_F_GPU
 	RM_GPU__COUNT };
+enum rm_egpu_field {
+#define RM_F_EGPU(ID, n, t, u, h) RM_EGPU_##ID,
+	RM_FIELDS_EGPU(RM_F_EGPU)
+#undef RM_F_EGPU
+	RM_EGPU__COUNT };
+enum rm_event_field {
+#define RM_F_EVENT(ID, n, t, u, h) RM_EVENT_##ID,
+	RM_FIELDS_EVENT(RM_F_EVENT)
+#undef RM_F_EVENT
+	RM_EVENT__COUNT };
 enum rm_temp_field {
 #define RM_F_TEMP(ID, n, t, u, h) RM_TEMP_##ID,
 	RM_FIELDS_TEMP(RM_F_TEMP)
