@@ -1,5 +1,5 @@
 /*
- * rmonctl top: the daemon's process table, sorted by CPU, memory or IO,
+ * rmonctl top: the daemon's process table, sorted by CPU, memory, IO or GPU memory,
  * as one table (drawn by watch-view.c) or the raw result with --json.
  */
 #include <errno.h>
@@ -18,7 +18,7 @@
 enum { OPT_JSON = 0x100, OPT_SORT };
 
 static const struct cmd_opt top_opts[] = {
-	{ "sort", OPT_SORT, "KEY", "cpu (default), mem or io", false },
+	{ "sort", OPT_SORT, "KEY", "cpu (default), mem, io or gpu (GPU memory)", false },
 	{ "rows", 'n', "N", "show N processes, 1 to 1000 (default 20)", false },
 	{ "json", OPT_JSON, NULL, "print the raw top result as one JSON object", false },
 	{ NULL, 0, NULL, NULL, false }
@@ -66,8 +66,10 @@ static int top_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			json = true;
 			break;
 		case OPT_SORT:
-			if (strcmp(optarg, "cpu") && strcmp(optarg, "mem") && strcmp(optarg, "io"))
-				return cmd_usage_error(ctx, "--sort must be cpu, mem or io, not '%s'", optarg);
+			if (strcmp(optarg, "cpu") && strcmp(optarg, "mem") && strcmp(optarg, "io") &&
+			    strcmp(optarg, "gpu"))
+				return cmd_usage_error(ctx, "--sort must be cpu, mem, io or gpu, not '%s'",
+						       optarg);
 			sort = optarg;
 			break;
 		case 'n':
@@ -109,16 +111,19 @@ const struct cmd_entry cmd_top_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.opts = top_opts,
-	.help = "the busiest processes: CPU, memory, IO, category, command",
+	.help = "the busiest processes: CPU, memory, IO, GPU memory, category, command",
 	.details =
 		"One table from rmond's process table: PID USER S CPU% RSS READ/s WRITE/s\n"
-		"THR CATEGORY COMMAND. CPU% counts one core as 100, so a process using\n"
+		"THR CATEGORY COMMAND, and GPUMEM after RSS when a process holds GPU memory\n"
+		"(NVML for NVIDIA, DRM fdinfo for amdgpu/i915/xe; --sort gpu puts those\n"
+		"first). CPU% counts one core as 100, so a process using\n"
 		"several cores shows more. COMMAND is the command line, or [comm] when\n"
 		"rmond may not show it to you. On a terminal the table fits its width\n"
 		"(the command is cut, then columns are dropped); piped, nothing is cut.\n"
 		"\nExamples:\n"
 		"  rmonctl top\n"
 		"  rmonctl top --sort mem -n 5\n"
+		"  rmonctl top --sort gpu\n"
 		"  rmonctl top --json | jq '.procs[0]'\n",
 	.exec = top_exec,
 };

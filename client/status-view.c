@@ -324,32 +324,283 @@ static void nets(struct scr *s, const msgpack_object *arr)
 	}
 }
 
-/* GPUs: utilisation, memory, temperature, power, PCIe link now vs max. */
-static void gpus(struct scr *s, const msgpack_object *arr)
+/* The record of GPU key in latest's gpu array, or NULL (none this tick). */
+static const msgpack_object *gpu_rec(const msgpack_object *arr, const char *key)
+{
+	for (uint32_t i = 0; arr && i < arr->via.array.size; i++) {
+		char k[16];
+		if (msg_get_str(&arr->via.array.ptr[i], "key", k, sizeof k) && !strcmp(k, key))
+			return &arr->via.array.ptr[i];
+	}
+	return NULL;
+}
+
+/* One GPU: utilisation, memory, temperature, power, PCIe link now vs max;
+ * GTT (system memory the GPU maps: amdgpu) on a line of its own.  A GPU
+ * that is not sampled (sleeping, lost) shows its state instead. */
+static void gpu_row(struct scr *s, char *key, const char *drv, char *name, const char *state,
+		    const msgpack_object *r)
+{
+	char mem[80], pw[80], link[160];
+	cell a, b, c, d, e, f, g, h, k;
+	if (strcmp(state, "ok") != 0) {
+		fprintf(s->f, "%-3s %-6s %-22.22s %s\n", out_clean(key), drv, out_clean(name), state);
+		return;
+	}
+	snprintf(mem, sizeof mem, "%s / %s", fmt(a, r, "mem_used_bytes", FK_BYTES),
+		 fmt(b, r, "mem_total_bytes", FK_BYTES));
+	snprintf(pw, sizeof pw, "%s / %s", fmt(c, r, "power_w", FK_INT),
+		 fmt(d, r, "power_limit_w", FK_INT));
+	snprintf(link, sizeof link, "gen%s x%s / gen%s x%s", fmt(e, r, "pcie_gen", FK_INT),
+		 fmt(f, r, "pcie_width", FK_INT), fmt(g, r, "pcie_gen_max", FK_INT),
+		 fmt(h, r, "pcie_width_max", FK_INT));
+	fprintf(s->f, "%-3s %-6s %-22.22s %5s %21s %5s %15s %s\n", out_clean(key), drv,
+		out_clean(name), fmt(k, r, "util_pct", FK_INT), mem, fmt(a, r, "temp_c", FK_INT),
+		pw, link);
+	double v;
+	if (fv(r, "gtt_used_bytes", &v) || fv(r, "gtt_total_bytes", &v)) {
+		snprintf(mem, sizeof mem, "%s / %s", fmt(a, r, "gtt_used_bytes", FK_BYTES),
+			 fmt(b, r, "gtt_total_bytes", FK_BYTES));
+		fprintf(s->f, "%*s %5s %21s\n", 3 + 1 + 6 + 1 + 22, "", "GTT", mem);
+	}
+}
+
+/* GPUs: every device the GPU thread has (status' gpu.devices, with its
+ * driver and state), else the records of the newest tick. */
+static void gpus(struct scr *s, const msgpack_object *arr, const msgpack_object *gm)
+{
+	const msgpack_object *devs = gm ? msg_get_array(gm, "devices") : NULL;
+	uint32_t n = devs ? devs->via.array.size : arr ? arr->via.array.size : 0;
+	if (n == 0)
+		return;
+	fputc('\n', s->f);
+	fprintf(s->f, s->v->color ? OUT_BOLD "%-3s %-6s %-22s %5s %21s %5s %15s %s" OUT_RESET "\n"
+				  : "%-3s %-6s %-22s %5s %21s %5s %15s %s\n",
+		"GPU", "driver", "", "util%", "memory", "temp", "power W", "PCIe now/max");
+	for (uint32_t i = 0; i < n; i++) {
+		char key[16], name[64], drv[16], state[16];
+		uint64_t idx;
+		const msgpack_object *r = devs ? NULL : &arr->via.array.ptr[i];
+		if (devs) {
+			const msgpack_object *dv = &devs->via.array.ptr[i];
+			if (!msg_get_u64(dv, "index", &idx))
+				continue;
+			snprintf(key, sizeof key, "%" PRIu64, idx);
+			r = gpu_rec(arr, key);
+			if (!msg_get_str(dv, "driver", drv, sizeof drv))
+				snprintf(drv, sizeof drv, "-");
+			if (!msg_get_str(dv, "state", state, sizeof state))
+				snprintf(state, sizeof state, "ok");
+		} else {
+			if (!msg_get_str(r, "key", key, sizeof key))
+				snprintf(key, sizeof key, "?");
+			snprintf(drv, sizeof drv, "-");
+			snprintf(state, sizeof state, "ok");
+		}
+		if (!msg_get_str(r, "label", name, sizeof name) &&
+		    !(devs && msg_get_str(&devs->via.array.ptr[i], "name", name, sizeof name)))
+			name[0] = '\0';
+		gpu_row(s, key, out_clean(drv), name, out_clean(state), r);
+	}
+}
+
+/* Who uses the GPUs (status' gpu_processes: the daemon sends each GPU's
+ * top processes by memory): GPU index, else its PCI address. */
+static void gpu_procs(struct scr *s, const msgpack_object *arr)
 {
 	if (!arr || arr->via.array.size == 0)
 		return;
-	fputc('\n', s->f);
-	fprintf(s->f, s->v->color ? OUT_BOLD "%-3s %-22s %5s %21s %5s %15s %s" OUT_RESET "\n"
-				  : "%-3s %-22s %5s %21s %5s %15s %s\n",
-		"GPU", "", "util%", "memory", "temp", "power W", "PCIe now/max");
+	fprintf(s->f, s->v->color ? "\n" OUT_BOLD "%-12s %7s %-16s %10s %6s %s" OUT_RESET "\n"
+				  : "\n%-12s %7s %-16s %10s %6s %s\n",
+		"GPU process", "PID", "COMM", "GPU mem", "busy%", "driver");
 	for (uint32_t i = 0; i < arr->via.array.size; i++) {
 		const msgpack_object *r = &arr->via.array.ptr[i];
-		char key[16], name[64], mem[80], pw[80], link[160];
-		cell a, b, c, d, e, f, g, h, k;
-		if (!msg_get_str(r, "key", key, sizeof key))
-			snprintf(key, sizeof key, "?");
-		if (!msg_get_str(r, "label", name, sizeof name))
+		char gpu[40], comm[64], drv[24];
+		cell a, b, c;
+		uint64_t idx;
+		if (msg_get_u64(r, "gpu", &idx))
+			snprintf(gpu, sizeof gpu, "%" PRIu64, idx);
+		else if (!msg_get_str(r, "pci", gpu, sizeof gpu))
+			snprintf(gpu, sizeof gpu, "?");
+		if (!msg_get_str(r, "comm", comm, sizeof comm) || !comm[0])
+			snprintf(comm, sizeof comm, "-");
+		if (!msg_get_str(r, "driver", drv, sizeof drv))
+			snprintf(drv, sizeof drv, "-");
+		fprintf(s->f, "%-12s %7s %-16.16s %10s %6s %s\n", out_clean(gpu),
+			fmt(a, r, "pid", FK_INT), out_clean(comm), fmt(b, r, "gpu_mem_bytes", FK_BYTES),
+			fmt(c, r, "gpu_busy_pct", FK_PCT), out_clean(drv));
+	}
+}
+
+/* ---- eGPU links: every GPU's PCIe link, Thunderbolt, vendor stats ---- */
+
+/* "gen3 x4 / gen4 x16": the link now against what it could do. */
+static void egpu_link_cell(char *buf, size_t len, const msgpack_object *r)
+{
+	cell a, b, c, d;
+	snprintf(buf, len, "gen%s x%s / gen%s x%s", fmt(a, r, "link_gen", FK_INT),
+		 fmt(b, r, "link_width", FK_INT), fmt(c, r, "link_gen_max", FK_INT),
+		 fmt(d, r, "link_width_max", FK_INT));
+}
+
+/* "TB3 40 Gb/s 0-1", "USB4 80 Gb/s 1-3", or "" when not behind one. */
+static void egpu_tb_cell(char *buf, size_t len, const msgpack_object *r, const char *router)
+{
+	double gen, gbps;
+	cell g;
+	buf[0] = '\0';
+	if (!fv(r, "tb_gen", &gen))
+		return;
+	if (gen >= 4)
+		snprintf(g, sizeof g, "USB4");
+	else
+		snprintf(g, sizeof g, "TB%.0f", gen);
+	if (fv(r, "tb_rx_gbps", &gbps))
+		snprintf(buf, len, "%s %.0f Gb/s %s", g, gbps, router);
+	else
+		snprintf(buf, len, "%s %s", g, router);
+}
+
+/* The link's state: gone, asleep, running below its maximum, or fine. */
+static const char *egpu_state(const msgpack_object *r, const msgpack_object *li)
+{
+	bool b;
+	double deg;
+	if (li && msg_get_bool(li, "connected", &b) && !b)
+		return "disconnected";
+	if (li && msg_get_bool(li, "suspended", &b) && b)
+		return "suspended";
+	if (fv(r, "degraded", &deg))
+		return deg > 0 ? "DEGRADED" : "ok";
+	return "-";
+}
+
+/* The second line of a link: where it is and what its record's columns
+ * leave out (speeds, AER totals, the vendor stats file). */
+static void egpu_details(struct scr *s, const msgpack_object *r, const msgpack_object *li)
+{
+	char pci[32] = "", via[32] = "", path[256], err[128];
+	cell a, b, c;
+	double v;
+	const msgpack_object *sf = li ? msg_get_map(li, "stats_file") : NULL;
+	if (li && !msg_get_str(li, "pci", pci, sizeof pci))
+		pci[0] = '\0';
+	if (li && !msg_get_str(li, "tb_via", via, sizeof via))
+		via[0] = '\0';
+	fprintf(s->f, "     %s", out_clean(pci));
+	if (via[0])
+		fprintf(s->f, "  behind Thunderbolt (%s)", out_clean(via));
+	if (fv(r, "link_gts", &v) || fv(r, "link_gts_max", &v))
+		fprintf(s->f, "  %s of %s GT/s", fmt(a, r, "link_gts", FK_NUM), fmt(b, r, "link_gts_max", FK_NUM));
+	if (fv(r, "aer_cor_total", &v) || fv(r, "aer_nonfatal_total", &v) || fv(r, "aer_fatal_total", &v))
+		fprintf(s->f, "  AER total %s/%s/%s", fmt(a, r, "aer_cor_total", FK_INT),
+			fmt(b, r, "aer_nonfatal_total", FK_INT), fmt(c, r, "aer_fatal_total", FK_INT));
+	opt_kv(s, "dma", fmt(a, r, "dma_latency_ns", FK_NUM), " ns");
+	opt_kv(s, "connections", fmt(a, r, "connections", FK_INT), "");
+	opt_kv(s, "errors", fmt(a, r, "errors_ps", FK_NUM), "/s");
+	if (sf && msg_get_str(sf, "path", path, sizeof path)) {
+		const msgpack_object *ex = msg_get_map(sf, "extra");
+		uint64_t bad = 0;
+		fprintf(s->f, "\n     stats %s", out_clean(path));
+		if (msg_get_str(sf, "error", err, sizeof err) && err[0])
+			fprintf(s->f, ": %s", out_clean(err));
+		if (msg_get_u64(sf, "malformed", &bad) && bad)
+			fprintf(s->f, "  %" PRIu64 " malformed line%s", bad, bad == 1 ? "" : "s");
+		for (uint32_t i = 0; ex && i < ex->via.map.size; i++) {
+			const msgpack_object_kv *kv = &ex->via.map.ptr[i];
+			if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+				char k[72];
+				snprintf(k, sizeof k, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+				fprintf(s->f, "  %s %" PRIu64, out_clean(k), kv->val.via.u64);
+			}
+		}
+	}
+	fputc('\n', s->f);
+}
+
+static void egpu_row(struct scr *s, const char *key, const msgpack_object *r,
+		     const msgpack_object *li)
+{
+	char name[64] = "", router[32] = "", link[160], aer[112], tb[80];
+	const char *state = egpu_state(r, li);
+	cell a, b, c, d, e;
+	if (!msg_get_str(r, "label", name, sizeof name) && li)
+		(void)msg_get_str(li, "name", name, sizeof name);
+	if (li)
+		(void)msg_get_str(li, "router", router, sizeof router);
+	egpu_link_cell(link, sizeof link, r);
+	snprintf(aer, sizeof aer, "%s/%s/%s", fmt(a, r, "aer_cor_ps", FK_NUM),
+		 fmt(b, r, "aer_nonfatal_ps", FK_NUM), fmt(c, r, "aer_fatal_ps", FK_NUM));
+	egpu_tb_cell(tb, sizeof tb, r, out_clean(router));
+	fprintf(s->f, "%-4s %-22.22s %-19s ", key, out_clean(name),
+		strcmp(state, "disconnected") && strcmp(state, "suspended") ? link : "");
+	if (s->v->color && strcmp(state, "ok"))
+		fprintf(s->f, "%s%-12s" OUT_RESET, strcmp(state, "DEGRADED") ? OUT_DIM : OUT_RED, state);
+	else
+		fprintf(s->f, "%-12s", state);
+	fprintf(s->f, " %-14s %9s %9s  %s\n", aer, fmt(d, r, "tx_bps", FK_BYTES),
+		fmt(e, r, "rx_bps", FK_BYTES), tb);
+	egpu_details(s, r, li);
+}
+
+/* Thunderbolt/USB4 routers with no GPU tied to them (a dock, a drive, an
+ * enclosure whose GPU has not shown up): one line each. */
+static void egpu_routers(struct scr *s, const msgpack_object *routers)
+{
+	for (uint32_t i = 0; routers && i < routers->via.array.size; i++) {
+		const msgpack_object *r = &routers->via.array.ptr[i];
+		char id[32], name[64];
+		double gen, gbps, auth, gpu;
+		if (fv(r, "gpu", &gpu) || !msg_get_str(r, "id", id, sizeof id))
+			continue;
+		if (!msg_get_str(r, "name", name, sizeof name))
 			name[0] = '\0';
-		snprintf(mem, sizeof mem, "%s / %s", fmt(a, r, "mem_used_bytes", FK_BYTES),
-			 fmt(b, r, "mem_total_bytes", FK_BYTES));
-		snprintf(pw, sizeof pw, "%s / %s", fmt(c, r, "power_w", FK_INT),
-			 fmt(d, r, "power_limit_w", FK_INT));
-		snprintf(link, sizeof link, "gen%s x%s / gen%s x%s", fmt(e, r, "pcie_gen", FK_INT),
-			 fmt(f, r, "pcie_width", FK_INT), fmt(g, r, "pcie_gen_max", FK_INT),
-			 fmt(h, r, "pcie_width_max", FK_INT));
-		fprintf(s->f, "%-3s %-22.22s %5s %21s %5s %15s %s\n", out_clean(key), out_clean(name),
-			fmt(k, r, "util_pct", FK_INT), mem, fmt(a, r, "temp_c", FK_INT), pw, link);
+		fprintf(s->f, "     Thunderbolt %s %s:", out_clean(id), out_clean(name));
+		if (fv(r, "generation", &gen) && gen >= 4)
+			fputs(" USB4", s->f);
+		else if (fv(r, "generation", &gen))
+			fprintf(s->f, " TB%.0f", gen);
+		if (fv(r, "rx_gbps", &gbps))
+			fprintf(s->f, " %.0f Gb/s", gbps);
+		if (fv(r, "authorized", &auth))
+			fprintf(s->f, auth > 0 ? " authorized" : " not authorized");
+		fputs(", no GPU behind it\n", s->f);
+	}
+}
+
+/* Every link the eGPU thread has numbered (status' egpu.links: one that
+ * went away is listed as disconnected), else the newest records; then
+ * routers without a GPU and the newest event. */
+static void egpus(struct scr *s, const msgpack_object *arr, const msgpack_object *em,
+		  const msgpack_object *ev)
+{
+	const msgpack_object *links = em ? msg_get_array(em, "links") : NULL;
+	const msgpack_object *routers = em ? msg_get_array(em, "routers") : NULL;
+	uint32_t n = links ? links->via.array.size : arr ? arr->via.array.size : 0;
+	char key[16], text[80], when[40];
+	if (n == 0 && (!routers || routers->via.array.size == 0))
+		return;
+	fputc('\n', s->f);
+	fprintf(s->f, s->v->color ? OUT_BOLD "%-4s %-22s %-19s %-12s %-14s %9s %9s  %s" OUT_RESET "\n"
+				  : "%-4s %-22s %-19s %-12s %-14s %9s %9s  %s\n",
+		"eGPU", "link", "PCIe now / max", "state", "AER/s c/nf/f", "tx/s", "rx/s", "Thunderbolt");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *li = links ? &links->via.array.ptr[i] : NULL;
+		const msgpack_object *r = links ? NULL : &arr->via.array.ptr[i];
+		uint64_t idx;
+		if (li && msg_get_u64(li, "index", &idx)) {
+			snprintf(key, sizeof key, "%" PRIu64, idx);
+			r = gpu_rec(arr, key);
+		} else if (!r || !msg_get_str(r, "key", key, sizeof key)) {
+			snprintf(key, sizeof key, "?");
+		}
+		egpu_row(s, key, r, li);
+	}
+	egpu_routers(s, routers);
+	uint64_t ts;
+	if (ev && msg_get_str(ev, "label", text, sizeof text) && msg_get_u64(ev, "ts", &ts)) {
+		out_time_local(when, sizeof when, ts, true);
+		fprintf(s->f, "     last event %s: %s\n", when, out_clean(text));
 	}
 }
 
@@ -491,7 +742,10 @@ void cmd_status_render(FILE *f, const msgpack_object *result, const struct statu
 	disks(&s, latest ? msg_get_array(latest, "disk") : NULL);
 	nets(&s, latest ? msg_get_array(latest, "net") : NULL);
 	temps(&s, latest ? msg_get_array(latest, "temp") : NULL);
-	gpus(&s, latest ? msg_get_array(latest, "gpu") : NULL);
+	gpus(&s, latest ? msg_get_array(latest, "gpu") : NULL, msg_get_map(result, "gpu"));
+	gpu_procs(&s, msg_get_array(result, "gpu_processes"));
+	egpus(&s, latest ? msg_get_array(latest, "egpu") : NULL, msg_get_map(result, "egpu"),
+	      latest ? msg_get_map(latest, "event") : NULL);
 	sampler(&s, msg_get_map(result, "sampler"));
 	procs_line(&s, msg_get_map(result, "procs"));
 	ring(&s, msg_get_map(result, "ring"));

@@ -19,6 +19,7 @@
 
 #include "msg.h"
 #include "out.h"
+#include "term.h"
 
 /* ---- trends ---- */
 
@@ -190,125 +191,11 @@ void proc_command(char *buf, size_t len, const msgpack_object *rec)
 		snprintf(buf, len, "?");
 }
 
-/* ---- line builder ---- */
-
-struct line {
-	char buf[2048];
-	size_t n;
-	int w, width;   /* visible columns used, allowed (0: no limit) */
-	bool esc;       /* an escape sequence was added */
-};
-
-static void l_init(struct line *l, int width)
-{
-	l->n = 0;
-	l->w = 0;
-	l->width = width;
-	l->esc = false;
-	l->buf[0] = '\0';
-}
-
-static void l_raw(struct line *l, const char *s, size_t n)
-{
-	if (l->n + n >= sizeof l->buf)
-		n = sizeof l->buf - 1 - l->n;
-	memcpy(l->buf + l->n, s, n);
-	l->n += n;
-	l->buf[l->n] = '\0';
-}
-
-/* Visible text, cut with "…" at the width. */
-static void l_add(struct line *l, const char *s)
-{
-	char cut[512];
-	int tw = out_text_width(s);
-
-	if (l->width > 0 && l->w + tw > l->width) {
-		if (l->w >= l->width)
-			return;
-		s = out_fit(cut, sizeof cut, s, l->width - l->w);
-		tw = out_text_width(s);
-	}
-	l_raw(l, s, strlen(s));
-	l->w += tw;
-}
-
-static void l_addf(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void l_addf(struct line *l, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	l_add(l, buf);
-}
-
-/* Text padded (or cut) to exactly w columns; left or right aligned. */
-static void l_col(struct line *l, const char *s, int w, bool left)
-{
-	char cut[512];
-	s = out_fit(cut, sizeof cut, s, w);
-	int pad = w - out_text_width(s);
-	if (left)
-		l_addf(l, "%s%*s", s, pad > 0 ? pad : 0, "");
-	else
-		l_addf(l, "%*s%s", pad > 0 ? pad : 0, "", s);
-}
-
-/* An escape sequence (no width), only while the line has room. */
-static void l_esc(struct line *l, bool color, const char *seq)
-{
-	if (!color || (l->width > 0 && l->w >= l->width))
-		return;
-	l_raw(l, seq, strlen(seq));
-	l->esc = true;
-}
-
-static void l_pad_to(struct line *l, int col)
-{
-	if (l->w < col)
-		l_addf(l, "%*s", col - l->w, "");
-}
-
-/* The screen: lines written so far, and how many it may take. */
-struct scr {
-	FILE *f;
-	bool color;
-	int width;
-	int max_lines;   /* 0: no limit */
-	int lines;
-};
-
-static bool s_full(const struct scr *s)
-{
-	return s->max_lines > 0 && s->lines >= s->max_lines;
-}
-
-static void s_emit(struct scr *s, struct line *l)
-{
-	if (s_full(s))
-		return;
-	if (l->esc)
-		l_raw(l, OUT_RESET, strlen(OUT_RESET));
-	/* no trailing blanks */
-	while (l->n > 0 && l->buf[l->n - 1] == ' ')
-		l->buf[--l->n] = '\0';
-	fputs(l->buf, s->f);
-	fputc('\n', s->f);
-	s->lines++;
-}
-
-static void s_blank(struct scr *s)
-{
-	struct line l;
-	l_init(&l, s->width);
-	s_emit(s, &l);
-}
-
 /* ---- process table ---- */
 
-enum pcol { PC_PID, PC_USER, PC_S, PC_CPU, PC_RSS, PC_READ, PC_WRITE, PC_THR, PC_CAT, PC_CMD, PC__N };
+enum pcol {
+	PC_PID, PC_USER, PC_S, PC_CPU, PC_RSS, PC_GPU, PC_READ, PC_WRITE, PC_THR, PC_CAT, PC_CMD, PC__N
+};
 
 static const struct {
 	const char *head;
@@ -320,6 +207,7 @@ static const struct {
 	[PC_RSS] = { "RSS", 9, false },     [PC_READ] = { "READ/s", 9, false },
 	[PC_WRITE] = { "WRITE/s", 9, false }, [PC_THR] = { "THR", 4, false },
 	[PC_CAT] = { "CATEGORY", 8, true }, [PC_CMD] = { "COMMAND", 7, true },
+	[PC_GPU] = { "GPUMEM", 9, false },
 };
 
 #define CMD_MIN 12   /* COMMAND keeps at least this much before columns go */
@@ -348,7 +236,9 @@ static void layout(struct playout *p, const msgpack_object *procs, const struct 
 		p->w[i] = pcol[i].w;
 	}
 	p->on[PC_USER] = t->user;
+	p->on[PC_GPU] = false;   /* only when a process holds GPU memory */
 	for (uint32_t i = 0; procs && i < procs->via.array.size; i++) {
+		p->on[PC_GPU] |= msg_map_get(&procs->via.array.ptr[i], "gpu_mem_bytes") != NULL;
 		str_field(buf, sizeof buf, &procs->via.array.ptr[i], "category");
 		if (out_text_width(buf) > cat)
 			cat = out_text_width(buf);
@@ -358,9 +248,9 @@ static void layout(struct playout *p, const msgpack_object *procs, const struct 
 		return;
 	p->w[PC_CAT] = cat < 16 ? cat : 16;
 	/* Too wide: narrow CATEGORY, then drop READ/s and WRITE/s together,
-	 * then USER, then CATEGORY. */
+	 * then USER, then CATEGORY, then GPUMEM. */
 	static const enum pcol drop[][2] = {
-		{ PC_READ, PC_WRITE }, { PC_USER, PC_USER }, { PC_CAT, PC_CAT },
+		{ PC_READ, PC_WRITE }, { PC_USER, PC_USER }, { PC_CAT, PC_CAT }, { PC_GPU, PC_GPU },
 	};
 	if (fixed_width(p) + CMD_MIN > t->width)
 		p->w[PC_CAT] = p->w[PC_CAT] < 10 ? p->w[PC_CAT] : 10;
@@ -383,7 +273,8 @@ static const char *user_name(cell c, const msgpack_object *rec)
 	return out_clean(c);
 }
 
-static void proc_row(struct line *l, const msgpack_object *r, const struct playout *p, bool color)
+static void proc_row(struct term_line *l, const msgpack_object *r, const struct playout *p,
+		    bool color)
 {
 	cell c[PC__N];
 	char cmd[1024];
@@ -401,6 +292,7 @@ static void proc_row(struct line *l, const msgpack_object *r, const struct playo
 	txt[PC_S] = c[PC_S];
 	txt[PC_CPU] = c_dec1(c[PC_CPU], cpu);
 	txt[PC_RSS] = c_bytes(c[PC_RSS], num_or_nan(r, "rss_bytes"));
+	txt[PC_GPU] = c_bytes(c[PC_GPU], num_or_nan(r, "gpu_mem_bytes"));
 	txt[PC_READ] = c_bytes(c[PC_READ], num_or_nan(r, "read_bps"));
 	txt[PC_WRITE] = c_bytes(c[PC_WRITE], num_or_nan(r, "write_bps"));
 	txt[PC_THR] = c_int(c[PC_THR], num_or_nan(r, "threads"));
@@ -412,58 +304,58 @@ static void proc_row(struct line *l, const msgpack_object *r, const struct playo
 		if (!p->on[i])
 			continue;
 		if (i == PC_CMD) {
-			l_add(l, txt[i]);
+			term_add(l, txt[i]);
 			break;
 		}
 		if (i == PC_CPU && !isnan(cpu))
-			l_esc(l, color, watch_cpu_color(cpu));
-		l_col(l, txt[i], p->w[i], pcol[i].left);
+			term_esc(l, color, watch_cpu_color(cpu));
+		term_col(l, txt[i], p->w[i], pcol[i].left);
 		if (i == PC_CPU && !isnan(cpu))
-			l_esc(l, color, OUT_RESET);
-		l_add(l, " ");
+			term_esc(l, color, OUT_RESET);
+		term_add(l, " ");
 	}
 }
 
-static int proc_table(struct scr *s, const msgpack_object *procs, const struct proc_table *t,
+static int proc_table(struct term_scr *s, const msgpack_object *procs, const struct proc_table *t,
 		      const uint32_t *order)
 {
 	struct playout p;
-	struct line l;
+	struct term_line l;
 	uint32_t n = procs && procs->type == MSGPACK_OBJECT_ARRAY ? procs->via.array.size : 0;
 	uint32_t show = n;
 	int start = s->lines;
 
 	layout(&p, n ? procs : NULL, t);
-	l_init(&l, t->width);
-	l_esc(&l, t->color, OUT_BOLD);
+	term_line_init(&l, t->width);
+	term_esc(&l, t->color, OUT_BOLD);
 	for (int i = 0; i < PC__N; i++)
 		if (p.on[i]) {
 			if (i == PC_CMD)
-				l_add(&l, pcol[i].head);
+				term_add(&l, pcol[i].head);
 			else
-				l_col(&l, pcol[i].head, p.w[i], pcol[i].left), l_add(&l, " ");
+				term_col(&l, pcol[i].head, p.w[i], pcol[i].left), term_add(&l, " ");
 		}
-	l_esc(&l, t->color, OUT_RESET);
-	s_emit(s, &l);
+	term_esc(&l, t->color, OUT_RESET);
+	term_emit(s, &l);
 	if (t->max_rows > 0 && n > (uint32_t)t->max_rows)   /* room for the "more" line */
 		show = t->max_rows > 1 ? (uint32_t)t->max_rows - 1 : 1;
 	for (uint32_t i = 0; i < show; i++) {
-		l_init(&l, t->width);
+		term_line_init(&l, t->width);
 		proc_row(&l, &procs->via.array.ptr[order ? order[i] : i], &p, t->color);
-		s_emit(s, &l);
+		term_emit(s, &l);
 	}
 	if (show < n && (t->max_rows == 0 || t->max_rows > 1)) {
-		l_init(&l, t->width);
-		l_col(&l, "\u2026", p.w[PC_PID], false);
-		l_addf(&l, " %" PRIu32 " more", n - show);
-		s_emit(s, &l);
+		term_line_init(&l, t->width);
+		term_col(&l, "\u2026", p.w[PC_PID], false);
+		term_addf(&l, " %" PRIu32 " more", n - show);
+		term_emit(s, &l);
 	}
 	return s->lines - start;
 }
 
 int proc_table_print(FILE *f, const msgpack_object *procs, const struct proc_table *t)
 {
-	struct scr s = { f, t->color, t->width, 0, 0 };
+	struct term_scr s = { f, t->color, t->width, 0, 0 };
 	return proc_table(&s, procs, t, NULL);
 }
 
@@ -552,10 +444,10 @@ static void who(char *buf, size_t len, const struct watch_view *v, const msgpack
 		snprintf(buf + off, len - off, "  +%.0f more", nprocs - roots);
 }
 
-static void header(struct scr *s, const struct watch_view *v, const msgpack_object *sample,
+static void header(struct term_scr *s, const struct watch_view *v, const msgpack_object *sample,
 		   double nprocs)
 {
-	struct line l;
+	struct term_line l;
 	char names[1024], right[96], iv[32];
 	cell el;
 
@@ -567,87 +459,89 @@ static void header(struct scr *s, const struct watch_view *v, const msgpack_obje
 		snprintf(right, sizeof right, "elapsed %s", el);
 	}
 	who(names, sizeof names, v, msg_get_array(sample, "procs"), nprocs);
-	l_init(&l, s->width);
-	l_esc(&l, s->color, OUT_BOLD);
+	term_line_init(&l, s->width);
+	term_esc(&l, s->color, OUT_BOLD);
 	int room = s->width - out_text_width(right) - 2;
 	if (room < 10)
 		room = 10;
 	char cut[1024];
-	l_add(&l, out_fit(cut, sizeof cut, names, room));
-	l_esc(&l, s->color, OUT_RESET);
-	l_pad_to(&l, s->width - out_text_width(right) - 2);
-	l_add(&l, "  ");
-	l_add(&l, right);
-	s_emit(s, &l);
+	term_add(&l, out_fit(cut, sizeof cut, names, room));
+	term_esc(&l, s->color, OUT_RESET);
+	term_pad_to(&l, s->width - out_text_width(right) - 2);
+	term_add(&l, "  ");
+	term_add(&l, right);
+	term_emit(s, &l);
 }
 
 /* "RSS 1.52 GiB ↑" */
-static void l_metric(struct line *l, const char *label, const char *val, const struct watch_view *v,
-		     enum watch_metric m, double cur)
+static void l_metric(struct term_line *l, const char *label, const char *val,
+		     const struct watch_view *v, enum watch_metric m, double cur)
 {
-	l_addf(l, "%s%s%s %s", label, *label ? " " : "", val,
+	term_addf(l, "%s%s%s %s", label, *label ? " " : "", val,
 	       watch_trend_arrow(watch_metric_trend(m, v->have_prev ? v->prev[m] : NAN, cur)));
 }
 
-static void cpu_bar(struct line *l, const struct watch_view *v, double cpu, int bw)
+static void cpu_bar(struct term_line *l, const struct watch_view *v, double cpu, int bw)
 {
 	char bar[160];
 	double fill = isnan(cpu) ? NAN : cpu * 100 / v->cpu_scale;
 	out_bar(bar, sizeof bar, fill, bw);
-	l_esc(l, v->color, watch_cpu_color(fill));
-	l_add(l, bar);
-	l_esc(l, v->color, OUT_RESET);
+	term_esc(l, v->color, watch_cpu_color(fill));
+	term_add(l, bar);
+	term_esc(l, v->color, OUT_RESET);
 }
 
-static void full_view(struct scr *s, const struct watch_view *v, const msgpack_object *sample,
+static void full_view(struct term_scr *s, const struct watch_view *v, const msgpack_object *sample,
 		      const double *cur)
 {
 	const msgpack_object *tot = msg_get_map(sample, "total");
-	struct line l;
+	struct term_line l;
 	cell a, b;
 	int bw = s->width - 50;
 
 	bw = bw < 10 ? 10 : bw > 40 ? 40 : bw;
-	l_init(&l, s->width);
-	l_add(&l, "CPU      ");
+	term_line_init(&l, s->width);
+	term_add(&l, "CPU      ");
 	l_metric(&l, "", c_pct(a, cur[WM_CPU]), v, WM_CPU, cur[WM_CPU]);
-	l_pad_to(&l, 19);
+	term_pad_to(&l, 19);
 	cpu_bar(&l, v, cur[WM_CPU], bw);
 	if (v->cpu_scale > 100)
-		l_addf(&l, " of %.0f%%", v->cpu_scale);
-	l_addf(&l, "  user %s  sys %s", c_pct(a, num_or_nan(tot, "user_pct")),
+		term_addf(&l, " of %.0f%%", v->cpu_scale);
+	term_addf(&l, "  user %s  sys %s", c_pct(a, num_or_nan(tot, "user_pct")),
 	       c_pct(b, num_or_nan(tot, "system_pct")));
-	s_emit(s, &l);
+	term_emit(s, &l);
 
-	l_init(&l, s->width);
-	l_add(&l, "Memory   ");
+	term_line_init(&l, s->width);
+	term_add(&l, "Memory   ");
 	l_metric(&l, "RSS", c_bytes(a, cur[WM_RSS]), v, WM_RSS, cur[WM_RSS]);
-	l_add(&l, "   ");
+	term_add(&l, "   ");
 	l_metric(&l, "PSS", c_bytes(a, cur[WM_PSS]), v, WM_PSS, cur[WM_PSS]);
-	s_emit(s, &l);
+	if (msg_map_get(tot, "gpu_mem_bytes"))   /* only when a process holds some */
+		term_addf(&l, "   GPU %s", c_bytes(a, num_or_nan(tot, "gpu_mem_bytes")));
+	term_emit(s, &l);
 
-	l_init(&l, s->width);
-	l_add(&l, "IO       ");
+	term_line_init(&l, s->width);
+	term_add(&l, "IO       ");
 	l_metric(&l, "read", c_rate(a, cur[WM_READ]), v, WM_READ, cur[WM_READ]);
-	l_add(&l, "   ");
+	term_add(&l, "   ");
 	l_metric(&l, "write", c_rate(a, cur[WM_WRITE]), v, WM_WRITE, cur[WM_WRITE]);
-	s_emit(s, &l);
+	term_emit(s, &l);
 
-	l_init(&l, s->width);
-	l_add(&l, "Tasks    ");
+	term_line_init(&l, s->width);
+	term_add(&l, "Tasks    ");
 	l_metric(&l, "threads", c_int(a, cur[WM_THREADS]), v, WM_THREADS, cur[WM_THREADS]);
-	l_addf(&l, "   processes %s", c_int(b, num_or_nan(tot, "processes")));
-	s_emit(s, &l);
+	term_addf(&l, "   processes %s", c_int(b, num_or_nan(tot, "processes")));
+	term_emit(s, &l);
 	if (v->note[0]) {
-		l_init(&l, s->width);
-		l_add(&l, v->note);
-		s_emit(s, &l);
+		term_line_init(&l, s->width);
+		term_add(&l, v->note);
+		term_emit(s, &l);
 	}
 	if (v->mark[0]) {
-		l_init(&l, s->width);
-		l_add(&l, "Mark     ");
-		l_add(&l, v->mark);
-		s_emit(s, &l);
+		term_line_init(&l, s->width);
+		term_add(&l, "Mark     ");
+		term_add(&l, v->mark);
+		term_emit(s, &l);
 	}
 }
 
@@ -667,82 +561,85 @@ static void take_mark(struct watch_view *v, const msgpack_object *sample)
 	snprintf(v->mark, sizeof v->mark, "%.8s %s", when, text);
 }
 
-static void compact_view(struct scr *s, const struct watch_view *v, const msgpack_object *sample,
-			 const double *cur, double nprocs)
+static void compact_view(struct term_scr *s, const struct watch_view *v,
+			 const msgpack_object *sample, const double *cur, double nprocs)
 {
-	struct line l;
+	struct term_line l;
 	char names[256], cut[256];
 	cell a, el;
 
 	who(names, sizeof names, v, msg_get_array(sample, "procs"), nprocs);
 	elapsed(el, v, sample);
-	l_init(&l, s->width);
-	l_add(&l, out_fit(cut, sizeof cut, names, 22));
-	l_addf(&l, " %s  ", el);
+	term_line_init(&l, s->width);
+	term_add(&l, out_fit(cut, sizeof cut, names, 22));
+	term_addf(&l, " %s  ", el);
 	l_metric(&l, "CPU", c_pct(a, cur[WM_CPU]), v, WM_CPU, cur[WM_CPU]);
-	l_add(&l, " ");
+	term_add(&l, " ");
 	cpu_bar(&l, v, cur[WM_CPU], 10);
-	l_add(&l, "  ");
+	term_add(&l, "  ");
 	l_metric(&l, "RSS", c_bytes(a, cur[WM_RSS]), v, WM_RSS, cur[WM_RSS]);
-	s_emit(s, &l);
+	double gpu = num_or_nan(msg_get_map(sample, "total"), "gpu_mem_bytes");
+	if (!isnan(gpu))   /* only when a process holds GPU memory */
+		term_addf(&l, "  GPU %s", c_bytes(a, gpu));
+	term_emit(s, &l);
 
-	l_init(&l, s->width);
+	term_line_init(&l, s->width);
 	l_metric(&l, "PSS", c_bytes(a, cur[WM_PSS]), v, WM_PSS, cur[WM_PSS]);
-	l_add(&l, "  ");
+	term_add(&l, "  ");
 	l_metric(&l, "read", c_rate(a, cur[WM_READ]), v, WM_READ, cur[WM_READ]);
-	l_add(&l, "  ");
+	term_add(&l, "  ");
 	l_metric(&l, "write", c_rate(a, cur[WM_WRITE]), v, WM_WRITE, cur[WM_WRITE]);
-	l_add(&l, "  ");
+	term_add(&l, "  ");
 	l_metric(&l, "threads", c_int(a, cur[WM_THREADS]), v, WM_THREADS, cur[WM_THREADS]);
-	l_addf(&l, "  procs %s", c_int(a, nprocs));
-	s_emit(s, &l);
+	term_addf(&l, "  procs %s", c_int(a, nprocs));
+	term_emit(s, &l);
 
 	const msgpack_object *th = v->threads ? msg_get_array(sample, "threads") : NULL;
 	uint32_t *order = by_cpu(th);
 	if (order || v->note[0]) {
-		l_init(&l, s->width);
+		term_line_init(&l, s->width);
 		if (order) {
 			const msgpack_object *t = &th->via.array.ptr[order[0]];
 			char name[80];
 			str_field(name, sizeof name, t, "label");
-			l_addf(&l, "top thread %s %s %s", c_int(a, num_or_nan(t, "tid")),
+			term_addf(&l, "top thread %s %s %s", c_int(a, num_or_nan(t, "tid")),
 			       name[0] ? name : "?", c_pct(el, num_or_nan(t, "cpu_pct")));
 		}
 		if (v->note[0])
-			l_addf(&l, "%s%s", order ? "  " : "", v->note);
-		s_emit(s, &l);
+			term_addf(&l, "%s%s", order ? "  " : "", v->note);
+		term_emit(s, &l);
 	}
 	free(order);
 }
 
-static void thread_rows(struct scr *s, const msgpack_object *th, int rows)
+static void thread_rows(struct term_scr *s, const msgpack_object *th, int rows)
 {
-	struct line l;
+	struct term_line l;
 	uint32_t *order = by_cpu(th);
 	uint32_t n = th ? th->via.array.size : 0;
 
-	l_init(&l, s->width);
-	l_esc(&l, s->color, OUT_BOLD);
-	l_addf(&l, "%7s %s %6s %6s %6s %6s %4s  %s", "TID", "S", "CPU%", "USER%", "SYS%", "WAIT%",
+	term_line_init(&l, s->width);
+	term_esc(&l, s->color, OUT_BOLD);
+	term_addf(&l, "%7s %s %6s %6s %6s %6s %4s  %s", "TID", "S", "CPU%", "USER%", "SYS%", "WAIT%",
 	       "CPU#", "THREAD");
-	l_esc(&l, s->color, OUT_RESET);
-	s_emit(s, &l);
+	term_esc(&l, s->color, OUT_RESET);
+	term_emit(s, &l);
 	for (uint32_t i = 0; i < n && (int)i < rows; i++) {
 		const msgpack_object *t = &th->via.array.ptr[order ? order[i] : i];
 		cell c[6];
 		char name[80];
 		double cpu = num_or_nan(t, "cpu_pct");
 		str_field(name, sizeof name, t, "label");
-		l_init(&l, s->width);
-		l_addf(&l, "%7s %c ", c_int(c[0], num_or_nan(t, "tid")), state_char(t));
+		term_line_init(&l, s->width);
+		term_addf(&l, "%7s %c ", c_int(c[0], num_or_nan(t, "tid")), state_char(t));
 		if (!isnan(cpu))
-			l_esc(&l, s->color, watch_cpu_color(cpu));
-		l_addf(&l, "%6s", c_dec1(c[1], cpu));
-		l_esc(&l, s->color, OUT_RESET);
-		l_addf(&l, " %6s %6s %6s %4s  %s", c_dec1(c[2], num_or_nan(t, "user_pct")),
+			term_esc(&l, s->color, watch_cpu_color(cpu));
+		term_addf(&l, "%6s", c_dec1(c[1], cpu));
+		term_esc(&l, s->color, OUT_RESET);
+		term_addf(&l, " %6s %6s %6s %4s  %s", c_dec1(c[2], num_or_nan(t, "user_pct")),
 		       c_dec1(c[3], num_or_nan(t, "system_pct")), c_dec1(c[4], num_or_nan(t, "runq_wait_pct")),
 		       c_int(c[5], num_or_nan(t, "last_cpu")), name[0] ? name : "?");
-		s_emit(s, &l);
+		term_emit(s, &l);
 	}
 	free(order);
 }
@@ -774,7 +671,7 @@ static void fit_rows(int avail, int nprocs, int nthreads, bool threads, int *pro
 
 void watch_view_render(FILE *f, struct watch_view *v, const msgpack_object *sample)
 {
-	struct scr s = { f, v->color, v->width, v->height > 1 ? v->height - 1 : 1, 0 };
+	struct term_scr s = { f, v->color, v->width, v->height > 1 ? v->height - 1 : 1, 0 };
 	const msgpack_object *tot = msg_get_map(sample, "total");
 	const msgpack_object *procs = msg_get_array(sample, "procs");
 	const msgpack_object *th = v->threads ? msg_get_array(sample, "threads") : NULL;
@@ -799,12 +696,12 @@ void watch_view_render(FILE *f, struct watch_view *v, const msgpack_object *samp
 		if (prow > 0) {
 			uint32_t *order = by_cpu(procs);
 			struct proc_table t = { v->width, false, v->color, prow };
-			s_blank(&s);
+			term_blank(&s);
 			proc_table(&s, procs, &t, order);
 			free(order);
 		}
 		if (v->threads) {
-			s_blank(&s);
+			term_blank(&s);
 			thread_rows(&s, th, trow);
 		}
 	}
@@ -815,9 +712,9 @@ void watch_view_render(FILE *f, struct watch_view *v, const msgpack_object *samp
 
 /* ---- summaries ---- */
 
-static void kv_line(struct scr *s, const char *label, const char *fmt, ...)
+static void kv_line(struct term_scr *s, const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void kv_line(struct scr *s, const char *label, const char *fmt, ...)
+static void kv_line(struct term_scr *s, const char *label, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -833,7 +730,7 @@ static void kv_line(struct scr *s, const char *label, const char *fmt, ...)
 
 void watch_summary_print(FILE *f, const msgpack_object *result, bool color)
 {
-	struct scr s = { f, color, 0, 0, 0 };
+	struct term_scr s = { f, color, 0, 0, 0 };
 	const msgpack_object *peak = msg_get_map(result, "peak"), *avg = msg_get_map(result, "avg");
 	const msgpack_object *io = msg_get_map(result, "io");
 	char reason[64], dur[32];
@@ -852,6 +749,8 @@ void watch_summary_print(FILE *f, const msgpack_object *result, bool color)
 		c_pct(b, num_or_nan(avg, "cpu_pct")));
 	kv_line(&s, "memory", "peak RSS %s   peak PSS %s", c_bytes(a, num_or_nan(peak, "rss_bytes")),
 		c_bytes(b, num_or_nan(peak, "pss_bytes")));
+	if (msg_map_get(peak, "gpu_mem_bytes"))
+		kv_line(&s, "GPU", "peak memory %s", c_bytes(a, num_or_nan(peak, "gpu_mem_bytes")));
 	kv_line(&s, "IO", "read %s   written %s", c_bytes(a, num_or_nan(io, "read_bytes")),
 		c_bytes(b, num_or_nan(io, "write_bytes")));
 	if (num(result, "threads_min", &tmin) && num(result, "threads_max", &tmax) && tmin != tmax)
@@ -864,7 +763,7 @@ void watch_summary_print(FILE *f, const msgpack_object *result, bool color)
 
 struct cat {
 	char major[48], minor[48];
-	double procs, cpu, rss, major_cpu;
+	double procs, cpu, rss, gpu, major_cpu;
 };
 
 static int cat_cmp(const void *pa, const void *pb)
@@ -882,8 +781,9 @@ static int cat_cmp(const void *pa, const void *pb)
 
 #define CATS_MAX 48
 
-static void cat_row(struct scr *s, const char *name, int indent, const char *procs, const char *cpu,
-		    const char *rss)
+/* gpu: the peak GPU memory column, NULL when no category has one. */
+static void cat_row(struct term_scr *s, const char *name, int indent, const char *procs,
+		    const char *cpu, const char *rss, const char *gpu)
 {
 	char cut[64];
 	out_fit(cut, sizeof cut, name, 20 - indent);
@@ -891,16 +791,19 @@ static void cat_row(struct scr *s, const char *name, int indent, const char *pro
 	fprintf(s->f, "  %*s%s%*s %6s %9s", indent, "", cut, pad > 0 ? pad : 0, "", procs, cpu);
 	if (*rss)
 		fprintf(s->f, " %10s", rss);
+	if (gpu)
+		fprintf(s->f, " %10s", gpu);
 	fputc('\n', s->f);
 	s->lines++;
 }
 
-static void categories(struct scr *s, const msgpack_object *arr)
+static void categories(struct term_scr *s, const msgpack_object *arr)
 {
 	struct cat cats[CATS_MAX];
 	size_t n = 0;
 	char name[96];
-	cell a, b, c;
+	cell a, b, c, d;
+	bool gpu = false;
 
 	for (uint32_t i = 0; arr && i < arr->via.array.size && n < CATS_MAX; i++) {
 		const msgpack_object *r = &arr->via.array.ptr[i];
@@ -914,6 +817,8 @@ static void categories(struct scr *s, const msgpack_object *arr)
 		k->procs = num_or_nan(r, "processes");
 		k->cpu = num_or_nan(r, "cpu_s");
 		k->rss = num_or_nan(r, "peak_rss_bytes");
+		k->gpu = num_or_nan(r, "peak_gpu_mem_bytes");
+		gpu |= !isnan(k->gpu);
 	}
 	if (n == 0)
 		return;
@@ -924,8 +829,8 @@ static void categories(struct scr *s, const msgpack_object *arr)
 				cats[i].major_cpu += cats[j].cpu;
 	}
 	qsort(cats, n, sizeof cats[0], cat_cmp);
-	fprintf(s->f, s->color ? "  " OUT_BOLD "%-20s %6s %9s %10s" OUT_RESET "\n" : "  %-20s %6s %9s %10s\n",
-		"category", "procs", "CPU s", "peak RSS");
+	fprintf(s->f, s->color ? "  " OUT_BOLD "%-20s %6s %9s %10s%s" OUT_RESET "\n" : "  %-20s %6s %9s %10s%s\n",
+		"category", "procs", "CPU s", "peak RSS", gpu ? "   peak GPU" : "");
 	s->lines++;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
@@ -936,20 +841,21 @@ static void categories(struct scr *s, const msgpack_object *arr)
 			snprintf(name, sizeof name, "%s%s%s", cats[i].major, cats[i].minor[0] ? "/" : "",
 				 cats[i].minor);
 			cat_row(s, name, 0, c_int(a, cats[i].procs), c_dec1(c, cats[i].cpu),
-				c_bytes(b, cats[i].rss));
+				c_bytes(b, cats[i].rss), gpu ? c_bytes(d, cats[i].gpu) : NULL);
 			i = j;
 			continue;
 		}
-		cat_row(s, cats[i].major, 0, c_int(a, procs), c_dec1(c, cats[i].major_cpu), "");
+		cat_row(s, cats[i].major, 0, c_int(a, procs), c_dec1(c, cats[i].major_cpu), "", NULL);
 		for (; i < j; i++)
 			cat_row(s, cats[i].minor[0] ? cats[i].minor : "(other)", 2, c_int(a, cats[i].procs),
-				c_dec1(c, cats[i].cpu), c_bytes(b, cats[i].rss));
+				c_dec1(c, cats[i].cpu), c_bytes(b, cats[i].rss),
+				gpu ? c_bytes(d, cats[i].gpu) : NULL);
 	}
 	if (arr->via.array.size > n)
 		fprintf(s->f, "  \u2026 %" PRIu32 " more categories\n", arr->via.array.size - (uint32_t)n);
 }
 
-static void exit_line(struct scr *s, const struct run_end *e)
+static void exit_line(struct term_scr *s, const struct run_end *e)
 {
 	if (!e->have_status)
 		kv_line(s, "exit", "unknown");
@@ -971,7 +877,7 @@ static void time_of(char *buf, size_t len, uint64_t ns, bool with_date)
 		*dot = '\0';
 }
 
-static void run_when(struct scr *s, const msgpack_object *result, const struct run_end *e)
+static void run_when(struct term_scr *s, const msgpack_object *result, const struct run_end *e)
 {
 	double d = num_or_nan(result, "duration_s");
 	char dur[32], from[40], to[40];
@@ -989,7 +895,7 @@ static void run_when(struct scr *s, const msgpack_object *result, const struct r
 	}
 }
 
-static void run_verdict(struct scr *s, const msgpack_object *run)
+static void run_verdict(struct term_scr *s, const msgpack_object *run)
 {
 	const msgpack_object *pr = msg_get_map(run, "pressure");
 	char verdict[48], evidence[512];
@@ -1012,7 +918,7 @@ static void run_verdict(struct scr *s, const msgpack_object *run)
 void watch_run_summary_print(FILE *f, const msgpack_object *result, const struct run_end *e,
 			     bool color)
 {
-	struct scr s = { f, color, 0, 0, 0 };
+	struct term_scr s = { f, color, 0, 0, 0 };
 	const msgpack_object *run = msg_get_map(result, "run"), *peak = msg_get_map(result, "peak");
 	char label[512];
 	cell a, b;
@@ -1044,6 +950,8 @@ void watch_run_summary_print(FILE *f, const msgpack_object *result, const struct
 	if (isnan(pss))
 		pss = num_or_nan(peak, "pss_bytes");
 	kv_line(&s, "memory", "peak RSS %s   peak PSS %s", c_bytes(a, rss), c_bytes(b, pss));
+	if (msg_map_get(run, "peak_gpu_mem_bytes"))   /* only when a process held GPU memory */
+		kv_line(&s, "GPU", "peak memory %s", c_bytes(a, num_or_nan(run, "peak_gpu_mem_bytes")));
 	kv_line(&s, "processes", "%s", c_int(a, num_or_nan(run, "processes")));
 	run_verdict(&s, run);
 	categories(&s, msg_get_array(run, "categories"));

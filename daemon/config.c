@@ -20,10 +20,12 @@
 #include <yaml.h>
 
 /* CT_UINT: a whole number (uint32_t).  CT_UIDS: a list of numeric uids
- * (uint32_t array, count at off_n).  CT_RULES: the classify list
+ * (uint32_t array, count at off_n).  CT_STATS: egpu.stats_files (struct
+ * config_stats_file array, count at off_n).  CT_RULES: the classify list
  * (struct config_rule array, count at off_n).  For lists, max is the
  * array's capacity. */
-enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM, CT_UINT, CT_UIDS, CT_RULES };
+enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM, CT_UINT, CT_UIDS, CT_RULES,
+		CT_STATS };
 
 struct cfg_key {
 	const char *path;           /* "ring.budget": section.name */
@@ -57,6 +59,9 @@ struct cfg_key {
 	.size = CFG_SIZE(f), .min = lo, .max = hi, .def = d }
 #define UIDS(p, f, nf) { .path = p, .type = CT_UIDS, .off = CFG_OFF(f, uint32_t *), \
 	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(uint32_t) }
+#define STATS(p, f, nf) { .path = p, .type = CT_STATS, \
+	.off = CFG_OFF(f, struct config_stats_file *), .size = CFG_SIZE(f), \
+	.off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(struct config_stats_file) }
 #define RULES(p, f, nf) { .path = p, .type = CT_RULES, .off = CFG_OFF(f, struct config_rule *), \
 	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), \
 	.max = CFG_SIZE(f) / sizeof(struct config_rule) }
@@ -89,8 +94,11 @@ static const struct cfg_key cfg_keys[] = {
 	DUR("procs.pss_interval", procs_pss_interval_ns, 5 * SEC, 1 * SEC, 1 * HOUR),
 	UINT("procs.top_n", procs_top_n, 5, 0, 100),
 	UINT("procs.max_watches", procs_max_watches, 4096, 1, 65536),
+	UINT("procs.quiet_thread_pct", procs_quiet_thread_pct, 1, 0, 100),
 	DUR("gpu.interval", gpu_interval_ns, 100 * MS, 10 * MS, 60 * SEC),
 	STR("gpu.nvidia.library", gpu_nvidia_library, 0, "libnvidia-ml.so.1"),
+	DUR("egpu.interval", egpu_interval_ns, 1 * SEC, 100 * MS, 60 * SEC),
+	STATS("egpu.stats_files", egpu_stats_files, egpu_nstats_files),
 	SIZE32("protocol.frame_max", frame_max, 1 * MIB, 4 * KIB, 64 * MIB),
 	SIZE("protocol.session_budget", session_budget_bytes, 4 * MIB, 64 * KIB, 1 * GIB),
 	DUR("protocol.stuck_timeout", stuck_timeout_ns, 30 * SEC, 1 * SEC, 1 * HOUR),
@@ -244,6 +252,7 @@ static const char *key_expect(const struct cfg_key *k, char *buf, size_t len)
 	case CT_UINT: return "a whole number";
 	case CT_UIDS: return "a list of numeric uids like [1000, 1001]";
 	case CT_RULES: return "a list of rules, each with name, match and category";
+	case CT_STATS: return "a list of {path, gpu} entries";
 	case CT_ENUM:
 		o = (size_t)snprintf(buf, len, "one of");
 		for (size_t i = 0; k->names[i] && o < len; i++)
@@ -357,7 +366,8 @@ static int cfg_set(struct cfg_parser *P, const struct cfg_key *k, const yaml_eve
 	case CT_SIZE32:
 	case CT_UINT: return cfg_set_number(P, k, ev, field);
 	case CT_UIDS:
-	case CT_RULES: break;   /* lists: cfg_parse_list */
+	case CT_RULES:
+	case CT_STATS: break;   /* lists: cfg_parse_list */
 	}
 	return -EINVAL;
 }
@@ -373,7 +383,7 @@ static int cfg_parse_value(struct cfg_parser *P, size_t i)
 	int rc = cfg_next(P, &ev);
 	if (rc < 0)
 		return rc;
-	if (k->type == CT_UIDS || k->type == CT_RULES)
+	if (k->type == CT_UIDS || k->type == CT_RULES || k->type == CT_STATS)
 		rc = cfg_parse_list(P, k, &ev);
 	else if (ev.type != YAML_SCALAR_EVENT)
 		rc = cfg_error(P, ev.start_mark, "%s: expected %s, got %s", k->path,
@@ -646,9 +656,9 @@ static int cfg_parse_match(struct cfg_parser *P, const char *rpath, const yaml_e
 /* Rule idx of the list at kpath; start is its first event.  Earlier rules
  * are in rules[0..idx). */
 static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
-			  const yaml_event_t *start, struct config_rule *rules)
+			  const yaml_event_t *start, void *entries)
 {
-	struct config_rule *r = &rules[idx];
+	struct config_rule *rules = entries, *r = &rules[idx];
 	char path[PATH_MAX_LEN], kp[PATH_MAX_LEN + 16], got[128];
 	yaml_mark_t name_mark = start->start_mark;
 	unsigned seen = 0;
@@ -718,9 +728,14 @@ static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
 	return 0;
 }
 
-/* After SEQUENCE-START: rules up to SEQUENCE-END. */
-static int cfg_parse_rules(struct cfg_parser *P, const struct cfg_key *k,
-			   struct config_rule *rules, unsigned *n)
+/* After SEQUENCE-START: the entries of a list of mappings (classify,
+ * egpu.stats_files) up to SEQUENCE-END, entry i parsed by one() into
+ * entries[i] (earlier ones are there to check against); unused slots are
+ * zeroed. */
+static int cfg_parse_entries(struct cfg_parser *P, const struct cfg_key *k, const char *what,
+			     int (*one)(struct cfg_parser *, const char *, unsigned,
+					const yaml_event_t *, void *),
+			     void *entries, size_t size, unsigned *n)
 {
 	unsigned count = 0;
 	for (;;) {
@@ -733,17 +748,121 @@ static int cfg_parse_rules(struct cfg_parser *P, const struct cfg_key *k,
 			break;
 		}
 		if (count == k->max)
-			rc = cfg_error(P, ev.start_mark, "%s: more than %u rules", k->path,
-				       (unsigned)k->max);
+			rc = cfg_error(P, ev.start_mark, "%s: more than %u %s", k->path,
+				       (unsigned)k->max, what);
 		else
-			rc = cfg_parse_rule(P, k->path, count, &ev, rules);
+			rc = one(P, k->path, count, &ev, entries);
 		yaml_event_delete(&ev);
 		if (rc < 0)
 			return rc;
 		count++;
 	}
-	memset(rules + count, 0, (k->max - count) * sizeof *rules);
+	memset((char *)entries + count * size, 0, (k->max - count) * size);
 	*n = count;
+	return 0;
+}
+
+/* --- egpu.stats_files --- */
+
+enum { SF_PATH, SF_GPU, SF_NKEYS };
+static const char *const stats_file_keys[] = { "path", "gpu", NULL };
+
+/* [DDDD:]BB:DD.F in hex, either case, into "dddd:bb:dd.f". */
+static bool pci_address_parse(const char *s, char *out, size_t len)
+{
+	unsigned dom = 0, bus, dev, fn;
+	int n = 0;
+	size_t sl = strlen(s);
+	for (const char *p = s; *p; p++)
+		if (!strchr("0123456789abcdefABCDEF:.", *p))
+			return false;
+	if (!((sl == 12 && sscanf(s, "%4x:%2x:%2x.%1x%n", &dom, &bus, &dev, &fn, &n) == 4) ||
+	      (sl == 7 && sscanf(s, "%2x:%2x.%1x%n", &bus, &dev, &fn, &n) == 3)) ||
+	    (size_t)n != sl || dev > 0x1f || fn > 7)
+		return false;
+	snprintf(out, len, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return true;
+}
+
+/* gpu: a PCI address, or an egpu index (a whole number below 32). */
+static int stats_file_gpu(struct cfg_parser *P, const char *path, const yaml_event_t *ev,
+			  struct config_stats_file *f)
+{
+	char got[128], v[32];
+	uint64_t idx;
+	int rc = rule_string(P, path, ev, v, sizeof v);
+	if (rc < 0)
+		return rc;
+	f->gpu_index = -1;
+	f->gpu_pci[0] = '\0';
+	if (parse_uint(v, &idx) == 0 && idx < 32)
+		f->gpu_index = (int32_t)idx;
+	else if (!pci_address_parse(v, f->gpu_pci, sizeof f->gpu_pci))
+		return cfg_error(P, ev->start_mark, "%s: expected a PCI address like 0000:05:00.0 "
+				 "or an egpu index below 32, got %s", path,
+				 cfg_quote(v, strlen(v), got, sizeof got));
+	return 0;
+}
+
+/* Entry idx of egpu.stats_files; start is its first event. */
+static int cfg_parse_stats_file(struct cfg_parser *P, const char *kpath, unsigned idx,
+				const yaml_event_t *start, void *entries)
+{
+	struct config_stats_file *files = entries, *f = &files[idx];
+	char path[PATH_MAX_LEN], kp[PATH_MAX_LEN + 16];
+	yaml_mark_t gpu_mark = start->start_mark;
+	unsigned seen = 0;
+	snprintf(path, sizeof path, "%s[%u]", kpath, idx);
+	if (start->type != YAML_MAPPING_START_EVENT)
+		return cfg_error(P, start->start_mark, "%s: expected a mapping with keys path, gpu, "
+				 "got %s", path, event_what(start));
+	memset(f, 0, sizeof *f);
+	f->line = (unsigned)start->start_mark.line + 1;
+	f->col = (unsigned)start->start_mark.column + 1;
+	for (;;) {
+		yaml_event_t key, val;
+		int rc = cfg_next(P, &key);
+		if (rc < 0)
+			return rc;
+		if (key.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&key);
+			break;
+		}
+		int i = key.type == YAML_SCALAR_EVENT ? names_find(stats_file_keys, &key) : -1;
+		if (key.type != YAML_SCALAR_EVENT)
+			rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
+				       event_what(&key));
+		else if (i < 0)
+			rc = cfg_unknown_name(P, path, &key, "path, gpu");
+		else if (seen & (1u << i))
+			rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, stats_file_keys[i]);
+		yaml_event_delete(&key);
+		if (rc < 0)
+			return rc;
+		seen |= 1u << i;
+		snprintf(kp, sizeof kp, "%s.%s", path, stats_file_keys[i]);
+		if ((rc = cfg_next(P, &val)) < 0)
+			return rc;
+		if (i == SF_PATH) {
+			rc = rule_string(P, kp, &val, f->path, sizeof f->path);
+			if (rc == 0 && f->path[0] != '/')
+				rc = cfg_error(P, val.start_mark, "%s: must be an absolute path", kp);
+		} else {
+			gpu_mark = val.start_mark;
+			rc = stats_file_gpu(P, kp, &val, f);
+		}
+		yaml_event_delete(&val);
+		if (rc < 0)
+			return rc;
+	}
+	for (int i = 0; i < SF_NKEYS; i++)
+		if (!(seen & (1u << i)))
+			return cfg_error(P, start->start_mark, "%s: missing key \"%s\"", path,
+					 stats_file_keys[i]);
+	for (unsigned j = 0; j < idx; j++)
+		if (files[j].gpu_index == f->gpu_index && strcmp(files[j].gpu_pci, f->gpu_pci) == 0)
+			return cfg_error(P, gpu_mark, "%s.gpu: that GPU already has a stats file "
+					 "(%s[%u], at %u:%u)", path, kpath, j, files[j].line, files[j].col);
 	return 0;
 }
 
@@ -763,8 +882,12 @@ static int cfg_parse_list(struct cfg_parser *P, const struct cfg_key *k, const y
 				 key_expect(k, ex, sizeof ex), event_what(ev));
 	else if (k->type == CT_UIDS)
 		rc = cfg_parse_uids(P, k, (uint32_t *)(void *)field, &n);
+	else if (k->type == CT_STATS)
+		rc = cfg_parse_entries(P, k, "files", cfg_parse_stats_file, field,
+				       sizeof(struct config_stats_file), &n);
 	else
-		rc = cfg_parse_rules(P, k, (struct config_rule *)(void *)field, &n);
+		rc = cfg_parse_entries(P, k, "rules", cfg_parse_rule, field, sizeof(struct config_rule),
+				       &n);
 	if (rc == 0)
 		memcpy((char *)P->cfg + k->off_n, &n, sizeof n);
 	return rc;
@@ -949,7 +1072,8 @@ void config_defaults(struct config *c)
 		case CT_UINT: memcpy(field, &v32, sizeof v32); break;
 		case CT_ENUM: memcpy(field, &vi, sizeof vi); break;
 		case CT_UIDS:
-		case CT_RULES:   /* empty lists */
+		case CT_RULES:
+		case CT_STATS:   /* empty lists */
 			memset(field, 0, k->size);
 			memset((char *)c + k->off_n, 0, sizeof(unsigned));
 			break;
@@ -1019,6 +1143,24 @@ static void dump_rules(const struct config_rule *rules, unsigned n, FILE *out)
 	}
 }
 
+/* egpu.stats_files: a flow sequence, or [] */
+static void dump_stats_files(const struct config_stats_file *files, unsigned n, FILE *out)
+{
+	fputs(" [", out);
+	for (unsigned i = 0; i < n; i++) {
+		fputs(i ? ", {path: " : "{path: ", out);
+		dump_string(files[i].path, out);
+		if (files[i].gpu_pci[0]) {
+			fputs(", gpu: ", out);
+			dump_string(files[i].gpu_pci, out);
+		} else {
+			fprintf(out, ", gpu: %d", (int)files[i].gpu_index);
+		}
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
 /* The value of key k, with the space after the colon (none before a block). */
 static void dump_value(const struct cfg_key *k, const struct config *c, FILE *out)
 {
@@ -1028,12 +1170,16 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 	uint32_t v32;
 	unsigned n;
 	int vi;
-	if (k->type == CT_UIDS || k->type == CT_RULES) {
+	if (k->type == CT_UIDS || k->type == CT_RULES || k->type == CT_STATS) {
 		memcpy(&n, (const char *)c + k->off_n, sizeof n);
 		if (n > k->max)
 			n = (unsigned)k->max;
 		if (k->type == CT_RULES) {
 			dump_rules((const struct config_rule *)(const void *)field, n, out);
+			return;
+		}
+		if (k->type == CT_STATS) {
+			dump_stats_files((const struct config_stats_file *)(const void *)field, n, out);
 			return;
 		}
 		fputs(" [", out);
@@ -1061,7 +1207,8 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 	case CT_DURATION:
 	case CT_SIZE: memcpy(&v, field, sizeof v); break;
 	case CT_UIDS:
-	case CT_RULES: return;   /* above */
+	case CT_RULES:
+	case CT_STATS: return;   /* above */
 	}
 	key_format(k, v, buf, sizeof buf);
 	fputs(buf, out);

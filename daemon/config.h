@@ -24,6 +24,18 @@ enum config_ring_mode { CONFIG_RING_FILE = 0, CONFIG_RING_MEMORY = 1 };
 #define CONFIG_RULES_MAX 64
 #define CONFIG_PATTERN_MAX 256
 
+/* Most vendor stats files (egpu.stats_files). */
+#define CONFIG_STATS_FILES_MAX 16
+
+/* One egpu.stats_files entry: a vendor driver's stats file and the GPU it
+ * describes, by PCI address or by rmon's egpu index. */
+struct config_stats_file {
+	char path[256];                    /* absolute */
+	char gpu_pci[16];                  /* "0000:05:00.0", or "" when by index */
+	int32_t gpu_index;                 /* the egpu index, or -1 when by address */
+	unsigned line, col;                /* where the entry starts, 1-based */
+};
+
 /* One classify rule, validated by config_load exactly as classifier_add
  * validates it (so adding a loaded rule cannot fail but for memory). */
 struct config_rule {
@@ -52,9 +64,14 @@ struct config {
 	uint64_t procs_tracked_interval_ns; /* procs.tracked_interval, 100ms, 50ms..10s, <= scan */
 	uint64_t procs_pss_interval_ns;     /* procs.pss_interval, 5s, 1s..1h */
 	uint32_t procs_top_n;               /* procs.top_n, 5, 0..100 */
+	uint32_t procs_quiet_thread_pct;    /* procs.quiet_thread_pct, 1, 0..100 */
 	uint32_t procs_max_watches;         /* procs.max_watches, 4096, 1..65536 */
 	uint64_t gpu_interval_ns;           /* gpu.interval, 100ms, 10ms..60s */
 	char gpu_nvidia_library[4096];      /* gpu.nvidia.library, "libnvidia-ml.so.1"; "" = no NVML */
+	uint64_t egpu_interval_ns;          /* egpu.interval, 1s, 100ms..60s */
+	/* egpu.stats_files: vendor stats files, at most one per GPU; default none */
+	struct config_stats_file egpu_stats_files[CONFIG_STATS_FILES_MAX];
+	unsigned egpu_nstats_files;
 	/* access.cmdline_uids: may see every process's cmdline and exe
 	 * (besides root and the process's owner); default none. */
 	uint32_t access_cmdline_uids[CONFIG_UIDS_MAX];

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "gpuprocs.h"
 #include "proto.h"
 #include "log.h"
 #include "notify.h"
@@ -155,6 +156,10 @@ static int load_config(struct rmond *d, const struct options *o)
  * varies with what is tracked, so the proc and thread lanes share what is
  * left (a third and two thirds); marks get a fixed lane. */
 #define MARK_CAPACITY 8192
+/* eGPU events (link up/down, unplug, degraded) are rare: a fixed lane.
+ * The egpu lane runs on the eGPU thread's slower clock, with room for a
+ * GPU plugged in later even when there is none at start. */
+#define EVENT_CAPACITY 4096
 
 static int is_process_kind(int k)
 {
@@ -174,6 +179,11 @@ static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KI
 		                                    (per_tick ? per_tick : 1) * (ticks ? ticks : 1) };
 		if (k == RM_KIND_MARK)
 			specs[k].capacity = MARK_CAPACITY;
+		if (k == RM_KIND_EVENT)
+			specs[k].capacity = EVENT_CAPACITY;
+		if (k == RM_KIND_EGPU)
+			specs[k].capacity = (counts[k] + counts[k] / 4 + 1) *
+			                    (cfg->ring_retention_ns / cfg->egpu_interval_ns + 1);
 		if (!is_process_kind(k))
 			host += specs[k].capacity * ring_slot_bytes(specs[k].rec_size);
 	}
@@ -181,7 +191,7 @@ static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KI
 		double scale = (double)(budget / 2) / (double)host;
 		host = 0;
 		for (int k = 0; k < RM_KIND__COUNT; k++) {
-			if (is_process_kind(k) || k == RM_KIND_MARK)
+			if (is_process_kind(k) || k == RM_KIND_MARK || k == RM_KIND_EVENT)
 				continue;
 			uint64_t cap = (uint64_t)((double)specs[k].capacity * scale);
 			specs[k].capacity = cap < 64 ? 64 : cap;
@@ -257,6 +267,7 @@ static void stop_daemon(struct rmond *d, const char *why)
 	sampler_stop(&d->sampler);
 	procs_stop(d->procs);
 	gpu_stop(d->gpu);
+	egpu_stop(d->egpu);
 	ring_sync(d->ring);
 	server_close(&d->server);
 	uv_close((uv_handle_t *)&d->tick_async, NULL);
@@ -327,20 +338,38 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
-/* NVIDIA GPUs are optional: no library or no GPU means no gpu records and
- * a capability note, never an error. */
-static void open_gpu(struct rmond *d)
+/* GPUs are optional: no NVML (or no library configured) and no amdgpu
+ * card means no gpu records and capability notes, never an error. */
+static void open_gpu(struct rmond *d, const struct collect_env *env)
 {
-	char err[512];
-	if (!d->cfg.gpu_nvidia_library[0])
-		return;
-	if (gpu_open(&d->gpu, d->cfg.gpu_nvidia_library, d->cfg.gpu_interval_ns, err, sizeof err) < 0) {
+	char err[1024];
+	struct gpu_opts o = { d->cfg.gpu_nvidia_library, env->sysfd, d->cfg.gpu_interval_ns };
+	if (gpu_open(&d->gpu, &o, err, sizeof err) < 0) {
 		d->gpu = NULL;
-		log_info("nvml: not available (%s): no NVIDIA GPU records", err);
+		log_info("gpu: %s: no GPU records", err);
 		return;
 	}
-	log_info("nvml: %u GPU%s, sampled every %.0f ms on the GPU thread", gpu_devices(d->gpu),
+	log_info("gpu: %u GPU%s, sampled every %.0f ms on the GPU thread", gpu_devices(d->gpu),
 	         gpu_devices(d->gpu) == 1 ? "" : "s", (double)d->cfg.gpu_interval_ns / 1e6);
+}
+
+/* The GPU link thread always runs: a machine without a PCI bus or GPU
+ * gets no egpu records (and status says so), a GPU plugged in later is
+ * picked up.  Its baseline sample numbers the GPUs present now. */
+static int open_egpu(struct rmond *d, const struct collect_env *env)
+{
+	const struct config *c = &d->cfg;
+	struct egpu_stats_spec files[CONFIG_STATS_FILES_MAX];
+	for (unsigned i = 0; i < c->egpu_nstats_files; i++)
+		files[i] = (struct egpu_stats_spec){ c->egpu_stats_files[i].path,
+		                                     c->egpu_stats_files[i].gpu_pci,
+		                                     c->egpu_stats_files[i].gpu_index };
+	struct egpu_opts o = { env->sysfd, c->egpu_interval_ns, files, c->egpu_nstats_files };
+	if (egpu_open(&d->egpu, &o) < 0)
+		return -1;
+	log_info("egpu: %u GPU%s on the PCI bus, links read every %.0f ms", egpu_count(d->egpu),
+	         egpu_count(d->egpu) == 1 ? "" : "s", (double)c->egpu_interval_ns / 1e6);
+	return 0;
 }
 
 /* Process tracking is optional: without a process table rmond still
@@ -349,7 +378,8 @@ static int start_procs(struct rmond *d, const struct collect_env *env)
 {
 	const struct config *c = &d->cfg;
 	struct procs_opts po = { c->procs_scan_interval_ns, c->procs_tracked_interval_ns,
-	                         c->procs_pss_interval_ns, c->procs_top_n, c->procs_max_watches };
+	                         c->procs_pss_interval_ns, c->procs_top_n, c->procs_max_watches,
+	                         c->procs_quiet_thread_pct };
 	char err[512];
 	if (classifier_init(&d->cls) < 0) {
 		log_errx("cannot set up the built-in classification rules");
@@ -410,9 +440,15 @@ static int start(struct rmond *d, int report_fd)
 		return -1;
 	}
 	sampler_open(&d->sampler, &env, d->cfg.system_interval_ns);
+	gpuprocs_init(&env);   /* before the GPU and procs threads write to it */
 	sampler_count(&d->sampler, counts);
-	open_gpu(d);
+	open_gpu(d, &env);
 	counts[RM_KIND_GPU] = gpu_devices(d->gpu);
+	if (open_egpu(d, &env) < 0) {
+		report(report_fd, "-out of memory");
+		return -1;
+	}
+	counts[RM_KIND_EGPU] = egpu_count(d->egpu);
 	if (open_ring(d, counts) < 0) {
 		report(report_fd, "-cannot open the ring (see the log)");
 		return -1;
@@ -432,6 +468,10 @@ static int start(struct rmond *d, int report_fd)
 	}
 	if (d->gpu && gpu_start(d->gpu, d->ring, on_sampler_tick, d) < 0) {
 		report(report_fd, "-cannot start the GPU thread");
+		return -1;
+	}
+	if (egpu_start(d->egpu, d->ring, on_sampler_tick, d) < 0) {
+		report(report_fd, "-cannot start the eGPU link thread");
 		return -1;
 	}
 	if (server_listen(&d->server, err, sizeof err) < 0) {
@@ -479,6 +519,8 @@ int main(int argc, char **argv)
 	sampler_close(&d->sampler);
 	procs_close(d->procs);
 	gpu_close(d->gpu);
+	egpu_close(d->egpu);
+	gpuprocs_shutdown();   /* both of its writers have stopped */
 	classifier_free(&d->cls);
 	runs_close();
 	uv_run(d->loop, UV_RUN_NOWAIT);

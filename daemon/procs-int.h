@@ -12,6 +12,8 @@ struct member {
 	char category[CLASSIFY_NAME_MAX];
 	double cpu_s;        /* last known CPU time (exact at exit with accounting) */
 	uint64_t rss, pss;   /* last sample */
+	uint64_t gpu_mem;    /* last GPU memory reading, when have_gpu */
+	bool have_gpu;
 };
 
 struct watch {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "clock.h"
+#include "gpuprocs.h"
 #include "procs-int.h"
 
 static struct watch *watch_find(struct procs *p, uint32_t id)
@@ -185,18 +186,37 @@ static struct run_category *run_cat(struct run_acct *r, const char *name)
 	return c;
 }
 
+/* A live member's GPU memory now (gpuprocs: NVML or DRM fdinfo). */
+static void member_gpu(struct member *m, const struct proc_snap *s, uint64_t now)
+{
+	struct gpuprocs_usage u;
+	m->have_gpu = gpuprocs_lookup(m->pid, s->info.start_ticks, now, &u) && u.have_mem;
+	m->gpu_mem = m->have_gpu ? u.mem_bytes : 0;
+}
+
+/* The peaks of summed GPU memory, kept apart from RSS: most runs have none,
+ * and then the summary says nothing of GPUs rather than "0". */
+static void peak_gpu(uint64_t *peak, bool *have, uint64_t now)
+{
+	if (now > *peak)
+		*peak = now;
+	*have = true;
+}
+
 /* Refresh members from the snapshot (updated by this tick's samples), and
  * the run's totals: CPU seconds and process counts per category, and the
- * peaks of summed RSS/PSS (overall and per category). */
+ * peaks of summed RSS/PSS and GPU memory (overall and per category). */
 static void account_watch(struct procs *p, struct watch *w)
 {
-	uint64_t rss = 0, pss = 0;
+	uint64_t rss = 0, pss = 0, gpu = 0, now = clock_mono_ns();
+	bool any_gpu = false;
 	struct run_acct *r = &w->run;
 	for (unsigned i = 0; i < r->ncats; i++) {
 		r->cats[i].processes = 0;
 		r->cats[i].cpu_s = 0;
 	}
-	uint64_t cat_rss[RUN_CATEGORIES_MAX] = { 0 };
+	uint64_t cat_rss[RUN_CATEGORIES_MAX] = { 0 }, cat_gpu[RUN_CATEGORIES_MAX] = { 0 };
+	bool cat_any_gpu[RUN_CATEGORIES_MAX] = { false };
 	r->cpu_s = 0;
 	for (unsigned i = 0; i < w->nm; i++) {
 		struct member *m = &w->m[i];
@@ -205,6 +225,7 @@ static void account_watch(struct procs *p, struct watch *w)
 			m->cpu_s = s->info.cpu_time_s;
 			m->rss = s->info.rss;
 			m->pss = s->info.pss;
+			member_gpu(m, s, now);
 			if (!m->classified) {
 				memcpy(m->category, s->category, sizeof m->category);
 				m->classified = true;
@@ -218,13 +239,26 @@ static void account_watch(struct procs *p, struct watch *w)
 			cat_rss[c - r->cats] += m->rss;
 			rss += m->rss;
 			pss += m->pss;
-		} else if (m->rss > c->peak_rss) {
-			c->peak_rss = m->rss;   /* a short-lived process's own peak */
+			if (m->have_gpu) {
+				cat_gpu[c - r->cats] += m->gpu_mem;
+				cat_any_gpu[c - r->cats] = any_gpu = true;
+				gpu += m->gpu_mem;
+			}
+		} else {
+			if (m->rss > c->peak_rss)
+				c->peak_rss = m->rss;   /* a short-lived process's own peak */
+			if (m->have_gpu)
+				peak_gpu(&c->peak_gpu_mem, &c->have_gpu_mem, m->gpu_mem);
 		}
 	}
-	for (unsigned i = 0; i < r->ncats; i++)
+	for (unsigned i = 0; i < r->ncats; i++) {
 		if (cat_rss[i] > r->cats[i].peak_rss)
 			r->cats[i].peak_rss = cat_rss[i];
+		if (cat_any_gpu[i])
+			peak_gpu(&r->cats[i].peak_gpu_mem, &r->cats[i].have_gpu_mem, cat_gpu[i]);
+	}
+	if (any_gpu)
+		peak_gpu(&r->peak_gpu_mem, &r->have_gpu_mem, gpu);
 	if (rss > r->peak_rss)
 		r->peak_rss = rss;
 	if (pss > r->peak_pss)

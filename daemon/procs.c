@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "gpuprocs.h"
 #include "log.h"
 #include "procs-int.h"
 
@@ -155,7 +156,8 @@ static void push_thread(void *arg, const struct thread_info *ti)
 	rec_set(r, RM_THREAD_TID, ti->tid);
 	rec_set(r, RM_THREAD_PID, ti->pid);
 	rec_set(r, RM_THREAD_STATE, (unsigned char)ti->state);
-	rec_set(r, RM_THREAD_LAST_CPU, ti->last_cpu);
+	if (ti->state != 'X')   /* 'X': it ended, the record says when */
+		rec_set(r, RM_THREAD_LAST_CPU, ti->last_cpu);
 	if (ti->have & THREAD_HAVE_RATES) {
 		rec_set(r, RM_THREAD_CPU, ti->cpu_pct);
 		rec_set(r, RM_THREAD_USER, ti->user_pct);
@@ -208,6 +210,7 @@ void procs_fill_record(struct rm_rec *r, const struct proc_info *in, uint64_t ts
 		rec_set(r, RM_PROC_READ_BPS, in->read_bps);
 		rec_set(r, RM_PROC_WRITE_BPS, in->write_bps);
 	}
+	gpuprocs_fill_record(r, in->pid, in->start_ticks);
 }
 
 /* Put a freshly sampled process into the snapshot: a process forked
@@ -280,6 +283,7 @@ static void tracked_tick(struct procs *p, bool pss_due)
 			pthread_mutex_unlock(&p->lock);
 		}
 	}
+	gpuprocs_drm_tick(p->pt, p->tracked, p->ntracked, clock_mono_ns());   /* ~1/s */
 	pthread_mutex_lock(&p->lock);
 	procs__account(p);
 	p->stats.tracked_ticks++;
@@ -374,6 +378,7 @@ int procs_open(struct procs **out, const struct collect_env *env, const struct p
 		procs_close(p);
 		return rc;
 	}
+	proctab_set_quiet_pct(p->pt, o->quiet_thread_pct);
 	rc = procevents_open(&p->pe);
 	if (rc < 0) {
 		p->pe = NULL;

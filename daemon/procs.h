@@ -34,6 +34,7 @@ struct procs_opts {
 	uint64_t scan_ns, tracked_ns, pss_ns;
 	unsigned top_n;
 	unsigned max_watches;
+	unsigned quiet_thread_pct;     /* proctab_set_quiet_pct */
 };
 
 /* What the loop sees of a process: the table entry and its category. */
@@ -55,6 +56,8 @@ struct run_category {
 	unsigned processes;
 	double cpu_s;
 	uint64_t peak_rss;      /* peak of the category's summed RSS */
+	uint64_t peak_gpu_mem;  /* peak of its summed GPU memory, when have_gpu_mem */
+	bool have_gpu_mem;      /* one of its processes had a GPU memory reading */
 };
 
 struct run_acct {
@@ -63,6 +66,8 @@ struct run_acct {
 	unsigned processes;          /* every process of the run, short-lived included */
 	double cpu_s;
 	uint64_t peak_rss, peak_pss; /* peaks of the summed RSS / PSS */
+	uint64_t peak_gpu_mem;       /* peak of the summed GPU memory, when have_gpu_mem */
+	bool have_gpu_mem;
 	struct run_category cats[RUN_CATEGORIES_MAX];
 	unsigned ncats;
 };

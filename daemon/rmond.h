@@ -12,6 +12,7 @@
 
 #include "classify.h"
 #include "config.h"
+#include "egpu.h"
 #include "gpu.h"
 #include "procs.h"
 #include "ring.h"
@@ -28,7 +29,8 @@ struct rmond {
 	struct sampler sampler;
 	struct classifier cls;
 	struct procs *procs;          /* NULL: no process table on this machine */
-	struct gpu *gpu;              /* NULL: no NVML (or no NVIDIA GPU) */
+	struct gpu *gpu;              /* NULL: no NVML and no amdgpu card */
+	struct egpu *egpu;            /* the GPU link thread; NULL only if it could not start */
 	struct server server;
 	uv_loop_t *loop;
 	uv_async_t tick_async;

@@ -35,6 +35,10 @@ void watch_totals_of(const struct rm_rec *procs, unsigned n, struct watch_totals
 		now->rss += (uint64_t)field(r, RM_PROC_RSS);
 		now->pss += (uint64_t)field(r, RM_PROC_PSS);
 		now->threads += (unsigned)field(r, RM_PROC_THREADS);
+		if (rec_has(r, RM_PROC_GPU_MEM)) {
+			now->gpu_mem += (uint64_t)r->v[RM_PROC_GPU_MEM];
+			now->have_gpu = true;
+		}
 	}
 	now->processes = n;
 }
@@ -52,6 +56,11 @@ void watch_totals_add(struct watch_totals *acc, const struct watch_totals *now, 
 	acc->peak_cpu = fmax(acc->peak_cpu, now->cpu);
 	acc->peak_rss = now->rss > acc->peak_rss ? now->rss : acc->peak_rss;
 	acc->peak_pss = now->pss > acc->peak_pss ? now->pss : acc->peak_pss;
+	if (now->have_gpu) {
+		if (now->gpu_mem > acc->peak_gpu_mem)
+			acc->peak_gpu_mem = now->gpu_mem;
+		acc->have_peak_gpu = true;
+	}
 	if (now->threads < acc->thr_min)
 		acc->thr_min = now->threads;
 	if (now->threads > acc->thr_max)
@@ -60,7 +69,7 @@ void watch_totals_add(struct watch_totals *acc, const struct watch_totals *now, 
 
 void watch_totals_pack(msgpack_packer *pk, const struct watch_totals *now)
 {
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 9 + (now->have_gpu ? 1u : 0u));
 	msg_pack_kv_f64(pk, "cpu_pct", now->cpu);
 	msg_pack_kv_f64(pk, "user_pct", now->user);
 	msg_pack_kv_f64(pk, "system_pct", now->sys);
@@ -70,6 +79,8 @@ void watch_totals_pack(msgpack_packer *pk, const struct watch_totals *now)
 	msg_pack_kv_f64(pk, "write_bps", now->write_bps);
 	msg_pack_kv_u64(pk, "threads", now->threads);
 	msg_pack_kv_u64(pk, "processes", now->processes);
+	if (now->have_gpu)
+		msg_pack_kv_u64(pk, "gpu_mem_bytes", now->gpu_mem);
 }
 
 /* Mean of one field over [t0, t1] in a lane, records of one key; NAN when
@@ -105,11 +116,13 @@ const char *run_verdict(const struct run_evidence *e, char *evidence, size_t len
 	double mem = isnan(e->psi_mem) ? 0 : e->psi_mem;
 	double cpu_psi = isnan(e->psi_cpu) ? 0 : e->psi_cpu;
 	double busy = isnan(e->busy_pct) ? util : e->busy_pct;
-	snprintf(evidence, len,
-	         "used %.0f%% of %u CPUs (machine busy %.0f%%); pressure: cpu %.1f%%, io %.1f%%, "
-	         "memory %.1f%%; iowait %.1f%%",
-	         util, e->ncpus, busy, cpu_psi, isnan(e->psi_io) ? 0 : e->psi_io, mem,
-	         isnan(e->iowait_pct) ? 0 : e->iowait_pct);
+	int n = snprintf(evidence, len,
+	                 "used %.0f%% of %u CPUs (machine busy %.0f%%); pressure: cpu %.1f%%, "
+	                 "io %.1f%%, memory %.1f%%; iowait %.1f%%",
+	                 util, e->ncpus, busy, cpu_psi, isnan(e->psi_io) ? 0 : e->psi_io, mem,
+	                 isnan(e->iowait_pct) ? 0 : e->iowait_pct);
+	if (!isnan(e->gpu_util) && n > 0 && (size_t)n < len)
+		snprintf(evidence + n, len - (size_t)n, "; GPU busy %.0f%%", e->gpu_util);
 	if (!isnan(e->gpu_util) && e->gpu_util >= 70)
 		return "gpu-bound";
 	if (mem >= 10)
@@ -128,12 +141,31 @@ static void pack_categories(msgpack_packer *pk, const struct run_acct *run)
 	msg_pack_str(pk, "categories");
 	msgpack_pack_array(pk, run->ncats);
 	for (unsigned i = 0; i < run->ncats; i++) {
-		msgpack_pack_map(pk, 4);
+		msgpack_pack_map(pk, 4 + (run->cats[i].have_gpu_mem ? 1u : 0u));
 		msg_pack_kv_str(pk, "name", run->cats[i].name);
 		msg_pack_kv_u64(pk, "processes", run->cats[i].processes);
 		msg_pack_kv_f64(pk, "cpu_s", run->cats[i].cpu_s);
 		msg_pack_kv_u64(pk, "peak_rss_bytes", run->cats[i].peak_rss);
+		if (run->cats[i].have_gpu_mem)
+			msg_pack_kv_u64(pk, "peak_gpu_mem_bytes", run->cats[i].peak_gpu_mem);
 	}
+}
+
+/* The mean utilisation of the busiest GPU over the run, when one of the
+ * run's processes held GPU memory (a GPU busy with someone else's work is
+ * not this run's bottleneck); NAN otherwise. */
+static double run_gpu_util(const struct run_acct *run, uint64_t end)
+{
+	double best = NAN;
+	unsigned n = run->have_gpu_mem ? gpu_devices(the_rmond.gpu) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "%u", i);
+		double u = lane_mean(RM_KIND_GPU, key, RM_GPU_UTIL, run->start_rt_ns, end);
+		if (!isnan(u) && (isnan(best) || u > best))
+			best = u;
+	}
+	return best;
 }
 
 static void pack_run(msgpack_packer *pk, const struct run_acct *run, const char *label)
@@ -147,12 +179,12 @@ static void pack_run(msgpack_packer *pk, const struct run_acct *run, const char 
 		lane_mean(RM_KIND_SYSTEM, "", RM_SYS_PSI_CPU_SOME_RATE, run->start_rt_ns, end),
 		lane_mean(RM_KIND_SYSTEM, "", RM_SYS_PSI_IO_SOME_RATE, run->start_rt_ns, end),
 		lane_mean(RM_KIND_SYSTEM, "", RM_SYS_PSI_MEM_SOME_RATE, run->start_rt_ns, end),
-		NAN,
+		run_gpu_util(run, end),
 	};
 	char evidence[256];
 	const char *verdict = run_verdict(&e, evidence, sizeof evidence);
 	msg_pack_str(pk, "run");
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 14 + (run->have_gpu_mem ? 1u : 0u) + (isnan(e.gpu_util) ? 0u : 1u));
 	msg_pack_kv_u64(pk, "run_id", run->run_id);
 	msg_pack_kv_str(pk, "label", label);
 	msg_pack_kv_u64(pk, "start_ns", run->start_rt_ns);
@@ -161,6 +193,8 @@ static void pack_run(msgpack_packer *pk, const struct run_acct *run, const char 
 	msg_pack_kv_f64(pk, "cpu_s", run->cpu_s);
 	msg_pack_kv_u64(pk, "peak_rss_bytes", run->peak_rss);
 	msg_pack_kv_u64(pk, "peak_pss_bytes", run->peak_pss);
+	if (run->have_gpu_mem)
+		msg_pack_kv_u64(pk, "peak_gpu_mem_bytes", run->peak_gpu_mem);
 	pack_categories(pk, run);
 	msg_pack_str(pk, "pressure");
 	msgpack_pack_map(pk, 3);
@@ -170,6 +204,8 @@ static void pack_run(msgpack_packer *pk, const struct run_acct *run, const char 
 	msg_pack_kv_f64(pk, "iowait_pct", isnan(e.iowait_pct) ? 0 : e.iowait_pct);
 	msg_pack_kv_f64(pk, "cpu_util_pct", e.duration_s > 0 && e.ncpus ?
 	                e.cpu_s / (e.duration_s * e.ncpus) * 100.0 : 0);
+	if (!isnan(e.gpu_util))
+		msg_pack_kv_f64(pk, "gpu_util_pct", e.gpu_util);
 	msg_pack_kv_str(pk, "verdict", verdict);
 	msg_pack_kv_str(pk, "evidence", evidence);
 }
@@ -183,11 +219,13 @@ void watch_summary_pack(msgpack_packer *pk, const char *reason, const struct wat
 	msg_pack_kv_f64(pk, "duration_s", end > t->start_ns ? (double)(end - t->start_ns) / 1e9 : 0);
 	msg_pack_kv_u64(pk, "samples", t->samples);
 	msg_pack_str(pk, "peak");
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 4 + (t->have_peak_gpu ? 1u : 0u));
 	msg_pack_kv_f64(pk, "cpu_pct", t->peak_cpu);
 	msg_pack_kv_u64(pk, "rss_bytes", t->peak_rss);
 	msg_pack_kv_u64(pk, "pss_bytes", t->peak_pss);
 	msg_pack_kv_u64(pk, "threads", t->thr_max);
+	if (t->have_peak_gpu)
+		msg_pack_kv_u64(pk, "gpu_mem_bytes", t->peak_gpu_mem);
 	msg_pack_str(pk, "avg");
 	msgpack_pack_map(pk, 1);
 	msg_pack_kv_f64(pk, "cpu_pct", t->samples ? t->sum_cpu / (double)t->samples : 0);

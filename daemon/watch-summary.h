@@ -16,12 +16,16 @@ struct watch_totals {
 	/* one sample */
 	double cpu, user, sys, read_bps, write_bps;
 	uint64_t rss, pss;
+	uint64_t gpu_mem;           /* summed over the processes with a reading */
+	bool have_gpu;              /* one of them had one: else no GPU figures at all */
 	unsigned threads, processes;
 	/* accumulated */
 	uint64_t start_ns, last_ts;
 	uint64_t samples;
 	double peak_cpu, sum_cpu;
 	uint64_t peak_rss, peak_pss;
+	uint64_t peak_gpu_mem;
+	bool have_peak_gpu;
 	unsigned thr_min, thr_max;
 	double read_bytes, write_bytes;
 };
@@ -43,7 +47,8 @@ struct run_evidence {
 	unsigned ncpus;
 	double busy_pct, iowait_pct;            /* cpu:all averages, or NAN */
 	double psi_cpu, psi_io, psi_mem;        /* some stall %, averages, or NAN */
-	double gpu_util;                        /* NAN until GPUs are sampled */
+	double gpu_util;                        /* the busiest GPU the run used, mean util %;
+	                                           NAN when it used none rmon sees */
 };
 const char *run_verdict(const struct run_evidence *e, char *evidence, size_t len);
 

@@ -23,7 +23,9 @@
 	X(NET, "net", "network interfaces (/proc/net/dev)")                 \
 	X(CPUFREQ, "cpufreq", "CPU frequency (/sys/devices/system/cpu/*/cpufreq)") \
 	X(THERMAL, "thermal", "temperatures (/sys/class/thermal, /sys/class/hwmon)") \
-	X(NVML, "nvml", "NVIDIA GPUs (NVML, gpu.nvidia.library)")
+	X(NVML, "nvml", "NVIDIA GPUs (NVML, gpu.nvidia.library)")           \
+	X(AMDGPU, "amdgpu", "AMD GPUs (amdgpu sysfs, /sys/class/drm/card*)") \
+	X(EGPU, "egpu", "GPU PCIe links and Thunderbolt/USB4 (/sys/bus/pci, /sys/bus/thunderbolt)")
 
 enum collect_cap {
 #define COLLECT_CAP_ENUM(ID, name, help) COLLECT_CAP_##ID,

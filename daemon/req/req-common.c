@@ -86,6 +86,11 @@ static uint64_t committed_ns(enum rm_kind kind)
 		gpu_get_stats(the_rmond.gpu, &gs);
 		return gs.last_tick_ns;
 	}
+	if (kind == RM_KIND_EGPU || kind == RM_KIND_EVENT) {   /* the eGPU link thread's */
+		struct egpu_stats es;
+		egpu_get_stats(the_rmond.egpu, &es);
+		return es.last_tick_ns;
+	}
 	if (kind == RM_KIND_PROC || kind == RM_KIND_THREAD) {
 		struct procs_stats ps;
 		if (!the_rmond.procs)
@@ -98,9 +103,92 @@ static uint64_t committed_ns(enum rm_kind kind)
 	return st.last_tick_ns;
 }
 
+static bool thread_ended(const struct rm_rec *r)
+{
+	return rec_has(r, RM_THREAD_STATE) && r->v[RM_THREAD_STATE] == 'X';
+}
+
 unsigned req_latest(enum rm_kind kind, struct rm_rec **out)
 {
-	return req_latest_lane(req_lane(kind), committed_ns(kind), out);
+	if (kind != RM_KIND_THREAD)
+		return req_latest_lane(req_lane(kind), committed_ns(kind), out);
+	unsigned n = req_latest_window(req_lane(kind), committed_ns(kind), REQ_THREAD_WINDOW_NS,
+	                               out, NULL), k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (!thread_ended(&(*out)[i]))
+			(*out)[k++] = (*out)[i];
+	return k;
+}
+
+static int cmp_key_newest(const void *a, const void *b)
+{
+	const struct rm_rec *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->ts_ns < y->ts_ns) - (x->ts_ns > y->ts_ns);
+}
+
+unsigned req_newest_per_key(struct rm_rec *recs, unsigned n)
+{
+	if (n < 2)
+		return n;
+	qsort(recs, n, sizeof *recs, cmp_key_newest);
+	unsigned k = 1;
+	for (unsigned i = 1; i < n; i++)
+		if (strcmp(recs[i].key, recs[k - 1].key) != 0)
+			recs[k++] = recs[i];
+	return k;
+}
+
+unsigned req_latest_window(int lane, uint64_t committed, uint64_t window_ns,
+                           struct rm_rec **out, uint64_t *next)
+{
+	*out = NULL;
+	if (lane < 0)
+		return 0;
+	struct ring *ring = the_rmond.ring;
+	uint64_t head = ring_head(ring, (unsigned)lane), tail = ring_tail(ring, (unsigned)lane);
+	uint64_t from = committed > window_ns ? committed - window_ns : 0, n = head;
+	struct rm_rec r;
+	/* past the tick being written, then back to the window's start */
+	for (; n > tail; n--)
+		if (ring_read(ring, (unsigned)lane, n - 1, &r) == 0 && r.ts_ns <= committed)
+			break;
+	uint64_t newest = n;
+	if (next)
+		*next = newest;
+	uint64_t first = ring_seek_time(ring, (unsigned)lane, from);
+	if (first >= newest)
+		return 0;
+	*out = malloc(sizeof **out * (size_t)(newest - first));
+	unsigned count = 0;
+	for (uint64_t i = first; *out && i < newest; i++)
+		if (ring_read(ring, (unsigned)lane, i, &(*out)[count]) == 0 &&
+		    (*out)[count].ts_ns >= from && (*out)[count].ts_ns <= committed)
+			count++;
+	return req_newest_per_key(*out, count);
+}
+
+unsigned req_lane_since(int lane, uint64_t *next, uint64_t committed, struct rm_rec **out)
+{
+	*out = NULL;
+	if (lane < 0)
+		return 0;
+	struct ring *ring = the_rmond.ring;
+	uint64_t head = ring_head(ring, (unsigned)lane), tail = ring_tail(ring, (unsigned)lane);
+	if (*next < tail)
+		*next = tail;
+	if (*next >= head)
+		return 0;
+	*out = malloc(sizeof **out * (size_t)(head - *next));
+	unsigned count = 0;
+	for (; *out && *next < head; (*next)++) {
+		int rc = ring_read(ring, (unsigned)lane, *next, &(*out)[count]);
+		if (rc == 0 && (*out)[count].ts_ns > committed)
+			break;   /* the tick being written: next time */
+		if (rc == 0)
+			count++;  /* else overwritten under us: gone */
+	}
+	return count;
 }
 
 /* Walk back from the head past records of a tick still being written
@@ -145,5 +233,11 @@ uint32_t req_caps(void)
 {
 	struct sampler_stats st;
 	sampler_get_stats(&the_rmond.sampler, &st);
-	return st.caps | (the_rmond.gpu ? 1u << COLLECT_CAP_NVML : 0u);
+	struct gpu_stats gs;
+	gpu_get_stats(the_rmond.gpu, &gs);
+	struct egpu_stats es;
+	egpu_get_stats(the_rmond.egpu, &es);
+	return st.caps | (gs.nvml ? 1u << COLLECT_CAP_NVML : 0u) |
+	       (gs.amdgpu ? 1u << COLLECT_CAP_AMDGPU : 0u) |
+	       (es.pci_bus || es.tb_bus ? 1u << COLLECT_CAP_EGPU : 0u);
 }

@@ -208,12 +208,14 @@ static void add_record(struct query *q, const struct selector *sel, const struct
 	}
 }
 
-/* Raw marks also come as the series "mark.text": each point's label is
- * the mark's text (the fields are numbers; the text is what people read). */
-static void add_mark_text(struct query *q, const struct rm_rec *r, struct conn *c)
+/* Raw marks and events also come as the series "mark.text" and
+ * "event.text": each point's label is the mark's or event's text (the
+ * fields are numbers; the text is what people read). */
+static void add_label_text(struct query *q, enum rm_kind kind, const struct rm_rec *r,
+			   struct conn *c)
 {
 	int is_new;
-	struct series *s = series_find(q, "mark.text", &is_new);
+	struct series *s = series_find(q, kind == RM_KIND_MARK ? "mark.text" : "event.text", &is_new);
 	if (!s || s->pass != q->pass || !s->t || !s->v)
 		return;
 	if (is_new) {
@@ -302,8 +304,8 @@ static int query_pump(struct stream *st, struct conn *c)
 				break;
 			}
 			add_record(q, sel, &r, c);
-			if (sel->kind == RM_KIND_MARK && !q->step)
-				add_mark_text(q, &r, c);
+			if ((sel->kind == RM_KIND_MARK || sel->kind == RM_KIND_EVENT) && !q->step)
+				add_label_text(q, sel->kind, &r, c);
 		}
 		if (q->n >= q->head) {
 			q->pass++;

@@ -5,7 +5,12 @@
  * their descendants) and writes their samples into the proc and thread
  * lanes; this stream reads the newest committed tick back from the ring on
  * each tick notification, keeps its members' records, and sends one
- * `sample` per interval.  When the session's queue is full a due sample is
+ * `sample` per interval.  Threads go as changes: the first sample has the
+ * newest record of every thread, later ones the records written since the
+ * previous sample (a busy thread's every tick, a quiet one's about once a
+ * second, an ended one's last with state "X"); clients keep the newest
+ * record of each thread.  Most threads of a big process are quiet, so a
+ * sample costs what changed, not what exists.  When the session's queue is full a due sample is
  * skipped and counted, and the next one is preceded by a `lagged` event:
  * the sampler never waits, and the daemon's memory does not grow.
  */
@@ -17,6 +22,7 @@
 
 #include "clock.h"
 #include "req.h"
+#include "req-watch-dev.h"
 #include "rmond.h"
 #include "runs.h"
 #include "watch-summary.h"
@@ -31,6 +37,10 @@ struct watch_stream {
 	bool started;
 	bool done;                 /* the final reply has been sent */
 	uint64_t mark_next;        /* the next mark record to look at */
+	uint64_t thr_next;         /* the next thread record to look at */
+	bool thr_started;          /* the first sample (all threads) was sent */
+	struct rm_rec *pend;       /* thread changes over a sample's share of a */
+	unsigned npend;            /* frame: the least busy, for the next sample */
 	struct watch_totals totals;
 };
 
@@ -82,6 +92,52 @@ static unsigned keep_members(struct rm_rec *recs, unsigned n, const struct watch
 			recs[k++] = recs[i];
 	}
 	return k;
+}
+
+/* Thread records a sample may hold: half the frame cap at a generous
+ * size each (a packed thread record is about 250 bytes). */
+static unsigned thread_cap(const struct conn *c)
+{
+	return (unsigned)(c->srv->frame_max / 2 / 400);
+}
+
+/* The members' thread records to send: all (the newest of each) in the
+ * first sample, then those written since the previous sample, the newest
+ * of each thread.  More than a sample may hold: the busiest go now, the
+ * rest with the next sample. */
+static unsigned thread_changes(struct watch_stream *w, const struct conn *c,
+                               const struct watch_view *v, uint64_t ts, struct rm_rec **out)
+{
+	int lane = req_lane(RM_KIND_THREAD);
+	unsigned n;
+	if (!w->thr_started) {
+		n = req_latest_window(lane, ts, REQ_THREAD_WINDOW_NS, out, &w->thr_next);
+		w->thr_started = true;
+	} else {
+		n = req_lane_since(lane, &w->thr_next, ts, out);
+	}
+	if (w->npend) {   /* older than what came now: newest_per_key keeps the new */
+		struct rm_rec *all = realloc(*out, (n + w->npend) * sizeof *all);
+		if (all) {
+			memcpy(all + n, w->pend, w->npend * sizeof *all);
+			*out = all;
+			n += w->npend;
+		}
+		free(w->pend);
+		w->pend = NULL;
+		w->npend = 0;
+	}
+	n = req_newest_per_key(*out, keep_members(*out, n, v, 1));
+	unsigned cap = thread_cap(c);
+	if (n > cap) {
+		qsort(*out, n, sizeof **out, cmp_thread_cpu);
+		if ((w->pend = malloc((n - cap) * sizeof *w->pend))) {
+			memcpy(w->pend, *out + cap, (n - cap) * sizeof *w->pend);
+			w->npend = n - cap;
+		}
+		n = cap;
+	}
+	return n;
 }
 
 /* Marks since the previous sample that are about no process in
@@ -216,10 +272,8 @@ static void watch_on_tick(struct stream *st, struct conn *c)
 			struct rm_rec *procs, *thr = NULL;
 			unsigned np = req_latest_lane(req_lane(RM_KIND_PROC), ts, &procs), nt = 0;
 			np = keep_members(procs, np, &v, 0);
-			if (w->spec.threads) {
-				nt = req_latest_lane(req_lane(RM_KIND_THREAD), ts, &thr);
-				nt = keep_members(thr, nt, &v, 1);
-			}
+			if (w->spec.threads && np)   /* consumed only when sent */
+				nt = thread_changes(w, c, &v, ts, &thr);
 			if (w->lost)
 				send_lagged(w, c);
 			if (np)
@@ -245,6 +299,7 @@ static void watch_free(struct stream *st)
 	struct watch_stream *w = (struct watch_stream *)st;
 	if (the_rmond.procs)
 		procs_watch_remove(the_rmond.procs, w->wid);
+	free(w->pend);
 	free(w);
 }
 
@@ -321,6 +376,10 @@ static void send_started(struct watch_stream *w, struct conn *c, uint64_t run_id
 
 static void watch_exec(struct conn *c, const struct msg_request *req)
 {
+	if (req_watch_dev_wanted(req)) {   /* gpu or egpu: devices, not processes */
+		req_watch_dev_exec(c, req);
+		return;
+	}
 	if (!the_rmond.procs) {
 		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "process tracking is not available on this machine");
 		return;

@@ -21,8 +21,27 @@ void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec 
 
 /* The records of a kind from its newest committed tick, in ring order, in
  * a malloc'd array the caller frees.  Returns how many (0, *out NULL, when
- * the lane is empty or absent). */
+ * the lane is empty or absent).  Threads: the newest record of each
+ * thread within REQ_THREAD_WINDOW_NS (a quiet thread is read about once a
+ * second, not every tick), those that ended left out, sorted by key. */
 unsigned req_latest(enum rm_kind kind, struct rm_rec **out);
+
+#define REQ_THREAD_WINDOW_NS 2500000000ull
+
+/* The newest record of each key among a lane's records of the last
+ * window_ns up to committed_ns, sorted by key; *next (may be NULL) is set
+ * past the newest of them, for req_lane_since. */
+unsigned req_latest_window(int lane, uint64_t committed_ns, uint64_t window_ns,
+                           struct rm_rec **out, uint64_t *next);
+
+/* A lane's records from number *next on, up to the newest with a
+ * timestamp <= committed_ns, in ring order (malloc'd); *next moves past
+ * them (and up to the tail when the ring overwrote what it pointed at). */
+unsigned req_lane_since(int lane, uint64_t *next, uint64_t committed_ns, struct rm_rec **out);
+
+/* Keep the newest record of each key of recs[0..n): sorted by key, the
+ * new count. */
+unsigned req_newest_per_key(struct rm_rec *recs, unsigned n);
 
 /* The same for any lane, given the newest tick its writer has committed. */
 unsigned req_latest_lane(int lane, uint64_t committed_ns, struct rm_rec **out);

@@ -394,3 +394,37 @@ int harness_ctl(const char *sock, char *out, size_t outlen, char *err, size_t er
 	argv[n] = NULL;
 	return harness_run(argv, out, outlen, err, errlen);
 }
+
+int harness_replace_file(const char *path, const char *text)
+{
+	char tmp[1100];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	if (fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+int harness_fake_nvml(const struct daemon_proc *d, const char *cfg_text, const char *yaml_extra,
+		      char *cfg, size_t cfglen, char *yaml, size_t yamllen)
+{
+	char lib[400], cmd[1200];
+	const char *src = getenv("RMON_SRCDIR") ? getenv("RMON_SRCDIR") : ".";
+	snprintf(lib, sizeof lib, "%s/libnvidia-ml-fake.so", d->dir);
+	snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s/tests/fakenvml/fake-nvml.c'", lib, src);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(cfg, cfglen, "%s/fake-nvml.cfg", d->dir);
+	if (harness_replace_file(cfg, cfg_text) < 0)
+		return -1;
+	setenv("FAKE_NVML_CONFIG", cfg, 1);
+	snprintf(yaml, yamllen, "%s/rmond.yaml", d->dir);
+	FILE *f = fopen(yaml, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "gpu:\n  nvidia:\n    library: '%s'\n%s", lib, yaml_extra ? yaml_extra : "");
+	return fclose(f) == 0 ? 0 : -1;
+}

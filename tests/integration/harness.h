@@ -64,4 +64,14 @@ int harness_hello(const char *sock);
 
 const char *harness_build_dir(void);
 
+/* Our fake NVML (tests/fakenvml/fake-nvml.c) built into d->dir; its config
+ * file there, holding cfg_text and exported as FAKE_NVML_CONFIG; and
+ * d->dir/rmond.yaml pointing gpu.nvidia.library at it, then yaml_extra
+ * (top-level YAML, or NULL).  The two paths go to cfg and yaml.  0 or -1. */
+int harness_fake_nvml(const struct daemon_proc *d, const char *cfg_text, const char *yaml_extra,
+                      char *cfg, size_t cfglen, char *yaml, size_t yamllen);
+/* Replace a file whole: write PATH.tmp, rename it over PATH (the fake NVML
+ * re-reads its config when the file changes).  0 or -1. */
+int harness_replace_file(const char *path, const char *text);
+
 #endif

@@ -89,9 +89,12 @@ static void test_defaults(void **state)
 	assert_true(c.procs_pss_interval_ns == 5 * SEC);
 	assert_int_equal(c.procs_top_n, 5);
 	assert_int_equal(c.procs_max_watches, 4096);
+	assert_int_equal(c.procs_quiet_thread_pct, 1);
 	assert_int_equal(c.access_ncmdline_uids, 0);
 	assert_int_equal(c.access_nadmins, 0);
 	assert_int_equal(c.nclassify, 0);
+	assert_true(c.egpu_interval_ns == 1 * SEC);
+	assert_int_equal(c.egpu_nstats_files, 0);
 }
 
 static const char full_yaml[] =
@@ -118,6 +121,7 @@ static const char full_yaml[] =
 	"  pss_interval: 10s\n"
 	"  top_n: 0\n"
 	"  max_watches: 100\n"
+	"  quiet_thread_pct: 0\n"
 	"access:\n"
 	"  cmdline_uids: [1000, 1001]\n"
 	"  admins:\n"
@@ -132,7 +136,13 @@ static const char full_yaml[] =
 	"    category: \"ml/my-trainer\"\n"
 	"    match:\n"
 	"      comm: ^trainer$\n"
-	"    name: trainer\n";
+	"    name: trainer\n"
+	"egpu:\n"
+	"  interval: 500ms\n"
+	"  stats_files:\n"
+	"    - path: /sys/kernel/debug/acme_tb/0000:05:00.0/stats\n"
+	"      gpu: 05:00.0\n"
+	"    - {gpu: 2, path: \"/run/acme/1\"}\n";
 
 static void test_full_file(void **state)
 {
@@ -159,6 +169,7 @@ static void test_full_file(void **state)
 	assert_true(c.procs_pss_interval_ns == 10 * SEC);
 	assert_int_equal(c.procs_top_n, 0);
 	assert_int_equal(c.procs_max_watches, 100);
+	assert_int_equal(c.procs_quiet_thread_pct, 0);
 	assert_int_equal(c.access_ncmdline_uids, 2);
 	assert_int_equal(c.access_cmdline_uids[0], 1000);
 	assert_int_equal(c.access_cmdline_uids[1], 1001);
@@ -174,20 +185,69 @@ static void test_full_file(void **state)
 	assert_int_equal(r[0].field, CLASSIFY_CMDLINE);
 	assert_string_equal(r[0].pattern, "^([^ ]*/)?java .*org\\.gradle\\.");
 	assert_string_equal(r[0].category, "build/gradle");
-	assert_int_equal(r[0].line, 30);
+	assert_int_equal(r[0].line, 31);
 	assert_int_equal(r[0].col, 5);
 	assert_string_equal(r[1].name, "not cc1");
 	assert_int_equal(r[1].field, CLASSIFY_EXE);
 	assert_string_equal(r[1].pattern, "/opt/weird/cc1");
 	assert_string_equal(r[1].category, "other");
-	assert_int_equal(r[1].line, 33);
+	assert_int_equal(r[1].line, 34);
 	assert_int_equal(r[1].col, 5);
 	assert_string_equal(r[2].name, "trainer");
 	assert_int_equal(r[2].field, CLASSIFY_COMM);
 	assert_string_equal(r[2].pattern, "^trainer$");
 	assert_string_equal(r[2].category, "ml/my-trainer");
-	assert_int_equal(r[2].line, 35);
+	assert_int_equal(r[2].line, 36);
 	assert_int_equal(r[2].col, 5);
+	assert_true(c.egpu_interval_ns == 500 * MS);
+	assert_int_equal(c.egpu_nstats_files, 2);
+	assert_string_equal(c.egpu_stats_files[0].path, "/sys/kernel/debug/acme_tb/0000:05:00.0/stats");
+	assert_string_equal(c.egpu_stats_files[0].gpu_pci, "0000:05:00.0");   /* domain added */
+	assert_int_equal(c.egpu_stats_files[0].gpu_index, -1);
+	assert_int_equal(c.egpu_stats_files[0].line, 43);
+	assert_string_equal(c.egpu_stats_files[1].path, "/run/acme/1");
+	assert_string_equal(c.egpu_stats_files[1].gpu_pci, "");
+	assert_int_equal(c.egpu_stats_files[1].gpu_index, 2);
+}
+
+/* egpu.stats_files: every way an entry can be wrong. */
+static void test_stats_file_errors(void **state)
+{
+	(void)state;
+	expect_error("egpu:\n  stats_files: /x\n",
+		     ":2:16: egpu.stats_files: expected a list of {path, gpu} entries, got a scalar");
+	expect_error("egpu:\n  stats_files: [/x]\n",
+		     ":2:17: egpu.stats_files[0]: expected a mapping with keys path, gpu, got a scalar");
+	expect_error("egpu:\n  stats_files: [{path: /x}]\n",
+		     ":2:17: egpu.stats_files[0]: missing key \"gpu\"");
+	expect_error("egpu:\n  stats_files: [{path: x, gpu: 0}]\n",
+		     ":2:24: egpu.stats_files[0].path: must be an absolute path");
+	expect_error("egpu:\n  stats_files: [{path: /x, gpu: 0, gpus: 1}]\n",
+		     ":2:36: unknown key \"egpu.stats_files[0].gpus\" (expected one of: path, gpu)");
+	expect_error("egpu:\n  stats_files: [{path: /x, path: /y, gpu: 0}]\n",
+		     ":2:28: egpu.stats_files[0].path: duplicate key");
+	expect_error("egpu:\n  stats_files: [{path: /x, gpu: 32}]\n",
+		     ":2:33: egpu.stats_files[0].gpu: expected a PCI address like 0000:05:00.0 or an "
+		     "egpu index below 32, got \"32\"");
+	expect_error("egpu:\n  stats_files: [{path: /x, gpu: 0000:05:20.0}]\n",
+		     ":2:33: egpu.stats_files[0].gpu: expected a PCI address like 0000:05:00.0 or an "
+		     "egpu index below 32, got \"0000:05:20.0\"");
+	expect_error("egpu:\n  stats_files: [{path: /x, gpu: \" 05:00.0\"}]\n",
+		     ":2:33: egpu.stats_files[0].gpu: expected a PCI address like 0000:05:00.0 or an "
+		     "egpu index below 32, got \" 05:00.0\"");
+	expect_error("egpu:\n  stats_files:\n    - {path: /x, gpu: 0000:0A:00.0}\n"
+		     "    - {path: /y, gpu: 0a:00.0}\n",
+		     ":4:23: egpu.stats_files[1].gpu: that GPU already has a stats file "
+		     "(egpu.stats_files[0], at 3:7)");
+	char many[2048] = "egpu:\n  stats_files:\n";
+	for (int i = 0; i <= 16; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many),
+			 "    - {path: /x, gpu: %d}\n", i);
+	expect_error(many, ":19:7: egpu.stats_files: more than 16 files");
+	expect_error("egpu:\n  interval: 50ms\n",
+		     ":2:13: egpu.interval: 50ms is below the minimum 100ms");
+	expect_error("egpu:\n  interval: 61s\n",
+		     ":2:13: egpu.interval: 1m1s is above the maximum 1m");
 }
 
 /* Loaded rules go into a classifier as they are, ahead of the defaults. */
@@ -312,18 +372,18 @@ static void test_unknown_keys(void **state)
 	(void)state;
 	expect_error("procfs: /p\nfoo: 1\n",
 		     ":2:1: unknown key \"foo\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, protocol, access, log, "
-		     "classify)");
+		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, access, "
+		     "log, classify)");
 	expect_error("ring:\n  mode: file\n  budgte: 1G\n",
 		     ":3:3: unknown key \"ring.budgte\" (expected one of: mode, budget, retention)");
 	/* A dotted key is not a second spelling of a nested one. */
 	expect_error("ring.budget: 1G\n",
 		     ":1:1: unknown key \"ring.budget\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, protocol, access, log, "
-		     "classify)");
+		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, access, "
+		     "log, classify)");
 	expect_error("procs:\n  scan: 1s\n",
 		     ":2:3: unknown key \"procs.scan\" (expected one of: scan_interval, "
-		     "tracked_interval, pss_interval, top_n, max_watches)");
+		     "tracked_interval, pss_interval, top_n, max_watches, quiet_thread_pct)");
 	expect_error("access:\n  cmdline_groups: [adm]\n",
 		     ":2:3: unknown key \"access.cmdline_groups\" (expected one of: cmdline_uids, "
 		     "admins)");
@@ -361,7 +421,7 @@ static void test_wrong_types(void **state)
 		     ":2:8: sysfs: expected a string, got an alias (aliases are not supported)");
 	expect_error("procs:\n  top_n: [1]\n", ":2:10: procs.top_n: expected a whole number, got a list");
 	expect_error("procs: 5\n", ":1:8: procs: expected a mapping with keys scan_interval, "
-		     "tracked_interval, pss_interval, top_n, max_watches, got a scalar");
+		     "tracked_interval, pss_interval, top_n, max_watches, quiet_thread_pct, got a scalar");
 	expect_error("access:\n  cmdline_uids: 1000\n",
 		     ":2:17: access.cmdline_uids: expected a list of numeric uids like [1000, 1001], "
 		     "got a scalar");
@@ -667,7 +727,8 @@ static void test_dump_roundtrip(void **state)
 	char *text = dump_to_string(&c);
 	assert_non_null(strstr(text, "\nring:\n  mode: memory\n  budget: 64MiB\n"));
 	assert_non_null(strstr(text, "\nprocs:\n  scan_interval: 2s\n  tracked_interval: 250ms\n"
-				     "  pss_interval: 10s\n  top_n: 0\n  max_watches: 100\n"));
+				     "  pss_interval: 10s\n  top_n: 0\n  max_watches: 100\n"
+				     "  quiet_thread_pct: 0\n"));
 	assert_non_null(strstr(text, "\naccess:\n  cmdline_uids: [1000, 1001]\n"
 				     "  admins: [0, 4294967294]\n"));
 	assert_non_null(strstr(text, "\n\nclassify:\n"
@@ -688,6 +749,12 @@ static void test_dump_roundtrip(void **state)
 		assert_int_equal(back.classify[i].field, c.classify[i].field);
 	}
 	assert_memory_equal(back.access_admins, c.access_admins, sizeof c.access_admins);
+	assert_non_null(strstr(text, "\negpu:\n  interval: 500ms\n  stats_files: [{path: "
+				     "\"/sys/kernel/debug/acme_tb/0000:05:00.0/stats\", gpu: "
+				     "\"0000:05:00.0\"}, {path: \"/run/acme/1\", gpu: 2}]\n"));
+	assert_int_equal(back.egpu_nstats_files, 2);
+	assert_string_equal(back.egpu_stats_files[0].gpu_pci, "0000:05:00.0");
+	assert_int_equal(back.egpu_stats_files[1].gpu_index, 2);
 	char *again = dump_to_string(&back);
 	assert_string_equal(text, again);
 	free(text);
@@ -782,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_uid_errors),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_stats_file_errors),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_syntax_errors),

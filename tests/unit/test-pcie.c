@@ -128,9 +128,12 @@ static void test_egpu_link(void **state)
 		assert_int_equal(l.aer_fatal, 0);
 		assert_true(l.has & PCIE_HAS_TB);
 		assert_int_equal(l.behind_tb, 1);
-		assert_int_equal(l.tb_reason, PCIE_TB_IS_THUNDERBOLT);
-		assert_string_equal(l.tb_via,
-				    "devices/pci0000:00/0000:00:1c.0/0000:03:00.0/0000:04:01.0");
+		/* no `removable` (an older kernel): the domain's place decides */
+		assert_int_equal(l.tb_reason, PCIE_TB_DOMAIN);
+		assert_string_equal(l.tb_via, "devices/pci0000:00/0000:00:1c.0/0000:03:00.0");
+		assert_int_equal(l.tb_domains, 1u << 0);
+		assert_true(l.has & PCIE_HAS_PM);
+		assert_int_equal(l.suspended, 0);
 	}
 	close(fd);
 }
@@ -150,8 +153,10 @@ static void test_plain_root_port(void **state)
 	/* no AER files: absent, not zero */
 	assert_false(l.has & (PCIE_HAS_AER_COR | PCIE_HAS_AER_NONFATAL | PCIE_HAS_AER_FATAL));
 	assert_true(l.has & PCIE_HAS_TB);
+	/* its root port carries a stray is_thunderbolt file: not trusted */
 	assert_int_equal(l.behind_tb, 0);
 	assert_int_equal(l.tb_reason, PCIE_TB_NONE);
+	assert_int_equal(l.tb_domains, 0);
 	close(fd);
 }
 
@@ -160,27 +165,112 @@ static void test_removable_and_domain(void **state)
 	(void)state;
 	int fd = open_root("egpu");
 	struct pcie_link l;
-	/* newer kernels: `removable`; "Unknown" current speed is absent */
+	/* newer kernels: `removable`.  Runtime-suspended: current_* not read
+	 * (the fixture has them; reading would wake a real device). */
 	assert_int_equal(pcie_read(fd, "bus/pci/devices/0000:0a:00.0", &l), 0);
 	assert_int_equal(l.behind_tb, 1);
 	assert_int_equal(l.tb_reason, PCIE_TB_REMOVABLE);
-	assert_false(l.has & PCIE_HAS_CUR_SPEED);
+	assert_string_equal(l.tb_via, "devices/pci0000:00/0000:00:07.0/0000:0a:00.0");
+	assert_int_equal(l.tb_domains, 0);   /* domain0 is a discrete controller's */
+	assert_true(l.has & PCIE_HAS_PM);
+	assert_int_equal(l.suspended, 1);
+	assert_false(l.has & (PCIE_HAS_CUR_SPEED | PCIE_HAS_CUR_WIDTH));
 	assert_true(l.has & PCIE_HAS_MAX_SPEED);
+	assert_true(l.has & PCIE_HAS_MAX_WIDTH);
 	assert_int_equal(l.max_gen, 5);
 	assert_false(l.has & PCIE_HAS_DEGRADED);   /* nothing to compare */
-	assert_false(l.has & (PCIE_HAS_CUR_WIDTH | PCIE_HAS_MAX_WIDTH));
-	/* something below a thunderbolt domain device */
+	/* the domain's resolved place in the tree */
 	enum pcie_tb_reason r;
 	char via[PCIE_PATH_MAX];
 	char res[PCIE_PATH_MAX];
+	unsigned dom = 99;
 	assert_int_equal(pcie_resolve(fd, "bus/thunderbolt/devices/0-1", res, sizeof res), 0);
-	assert_string_equal(res, "devices/pci0000:00/0000:00:0d.2/domain0/0-0/0-1");
-	assert_int_equal(pcie_behind_thunderbolt(fd, res, &r, via, sizeof via), 1);
+	assert_string_equal(res, "devices/pci0000:00/0000:00:1c.0/0000:03:00.0/0000:04:00.0/"
+				 "0000:06:00.0/domain0/0-0/0-1");
+	/* the NHI and its own port are not behind it; the switch itself is not */
+	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:1c.0/0000:03:00.0/"
+						     "0000:04:00.0/0000:06:00.0", &r, via, sizeof via, &dom), 0);
+	assert_int_equal(r, PCIE_TB_NONE);
+	assert_int_equal(dom, 0);
+	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:1c.0/0000:03:00.0",
+						 &r, NULL, 0, NULL), 0);
+	/* the hot-plug port is */
+	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:1c.0/0000:03:00.0/"
+						     "0000:04:01.0", &r, via, sizeof via, &dom), 1);
 	assert_int_equal(r, PCIE_TB_DOMAIN);
-	assert_string_equal(via, "devices/pci0000:00/0000:00:0d.2/domain0");
-	/* the NHI itself is not behind thunderbolt */
-	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:0d.2", &r, NULL, 0), 0);
+	assert_int_equal(dom, 1);
 	close(fd);
+}
+
+/* An integrated controller (NHI on the root bus, Ice Lake and later): its
+ * domain is a candidate for every removable device. */
+static void test_integrated_domain(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rmon-test-pcie-XXXXXX", cmd[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && mkdir -p devices/pci0000:00/0000:00:0d.2/domain1 "
+		 "devices/pci0000:00/0000:00:07.0/0000:2c:00.0 bus/thunderbolt/devices && "
+		 "echo user > devices/pci0000:00/0000:00:0d.2/domain1/security && "
+		 "echo removable > devices/pci0000:00/0000:00:07.0/0000:2c:00.0/removable && "
+		 "ln -s ../../../devices/pci0000:00/0000:00:0d.2/domain1 bus/thunderbolt/devices/domain1",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	enum pcie_tb_reason r;
+	unsigned dom = 0;
+	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:07.0/0000:2c:00.0",
+						 &r, NULL, 0, &dom), 1);
+	assert_int_equal(r, PCIE_TB_REMOVABLE);
+	assert_int_equal(dom, 1u << 1);
+	/* without `removable`, nothing ties a root port to an integrated NHI */
+	assert_int_equal(pcie_behind_thunderbolt(fd, "devices/pci0000:00/0000:00:07.0", &r, NULL, 0,
+						 &dom), 0);
+	assert_int_equal(dom, 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_gpu_list(void **state)
+{
+	(void)state;
+	int fd = open_root("egpu");
+	struct pcie_gpu_list *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(pcie_gpus_read(fd, NULL, a), 0);
+	/* bridges (0x0604) and the NHI (0x0880) are not GPUs; PCI order */
+	assert_int_equal(a->n, 3);
+	assert_int_equal(a->nnames, 10);
+	assert_string_equal(a->gpu[0].bdf, "0000:01:00.0");
+	assert_int_equal(a->gpu[0].vendor, 0x1002);
+	assert_int_equal(a->gpu[0].device, 0x73bf);
+	assert_string_equal(a->gpu[1].bdf, "0000:05:00.0");
+	assert_int_equal(a->gpu[1].vendor, 0x10de);
+	assert_int_equal(a->gpu[1].class_code, 0x030000);
+	assert_string_equal(a->gpu[2].bdf, "0000:0a:00.0");
+	/* an unchanged bus reuses the list */
+	b->gpu[0].vendor = 1;
+	assert_int_equal(pcie_gpus_read(fd, a, b), 0);
+	assert_memory_equal(a, b, sizeof *a);
+	close(fd);
+	/* unplugged: a different listing is read afresh */
+	fd = open_root("egpu-removed");
+	assert_int_equal(pcie_gpus_read(fd, a, b), 0);
+	assert_int_equal(b->n, 2);
+	assert_string_equal(b->gpu[0].bdf, "0000:01:00.0");
+	assert_string_equal(b->gpu[1].bdf, "0000:0a:00.0");
+	close(fd);
+	/* no PCI bus */
+	fd = open_root("normal");
+	assert_int_equal(pcie_gpus_read(fd, NULL, b), -ENOENT);
+	assert_int_equal(b->n, 0);
+	close(fd);
+	free(a);
+	free(b);
 }
 
 static void test_resolve_edges(void **state)
@@ -203,6 +293,38 @@ static void test_resolve_edges(void **state)
 	assert_int_equal(pcie_read(fd, "class/drm/card0/device", &l), -ENOENT);
 	assert_int_equal(pcie_read(fd, "class/drm/card1/device", &l), 0);
 	close(fd);
+}
+
+/* This machine's own /sys: the listing works, finds only display-class
+ * devices, and every GPU's link reads without error. */
+static void test_live_sysfs(void **state)
+{
+	(void)state;
+	int fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || faccessat(fd, "bus/pci/devices", R_OK, 0) != 0) {
+		if (fd >= 0)
+			close(fd);
+		skip();
+	}
+	struct pcie_gpu_list *l = calloc(1, sizeof *l);
+	struct tb_list *tb = calloc(1, sizeof *tb);
+	assert_non_null(l);
+	assert_non_null(tb);
+	assert_int_equal(pcie_gpus_read(fd, NULL, l), 0);
+	assert_true(l->nnames > 0);
+	print_message("live: %u PCI devices, %u GPUs\n", l->nnames, l->n);
+	for (unsigned i = 0; i < l->n; i++) {
+		char p[64];
+		struct pcie_link link;
+		assert_int_equal(l->gpu[i].class_code >> 16, 0x03);
+		snprintf(p, sizeof p, "bus/pci/devices/%s", l->gpu[i].bdf);
+		assert_int_equal(pcie_read(fd, p, &link), 0);
+	}
+	int rc = tb_list_read(fd, tb);
+	assert_true(rc == 0 || rc == -ENOENT);
+	close(fd);
+	free(l);
+	free(tb);
 }
 
 /* ---- thunderbolt ---------------------------------------------------------- */
@@ -311,6 +433,9 @@ int main(void)
 		cmocka_unit_test(test_egpu_link),
 		cmocka_unit_test(test_plain_root_port),
 		cmocka_unit_test(test_removable_and_domain),
+		cmocka_unit_test(test_integrated_domain),
+		cmocka_unit_test(test_gpu_list),
+		cmocka_unit_test(test_live_sysfs),
 		cmocka_unit_test(test_resolve_edges),
 		cmocka_unit_test(test_tb_names),
 		cmocka_unit_test(test_tb_list),

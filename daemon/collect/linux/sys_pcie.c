@@ -8,10 +8,12 @@
  */
 #include "sys_pcie.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -226,39 +228,6 @@ static ssize_t read_attr(int sysfd, const char *dir, const char *name, char *buf
 	return readfile_at(sysfd, p, buf, cap);
 }
 
-static int is_domain_name(const char *b)
-{
-	if (strncmp(b, "domain", 6) != 0 || !b[6])
-		return 0;
-	for (const char *q = b + 6; *q; q++)
-		if (*q < '0' || *q > '9')
-			return 0;
-	return 1;
-}
-
-/* A thunderbolt domain device: named domainN, with the domain's
- * `security` attribute or a subsystem link ending in "thunderbolt". */
-static int is_tb_domain(int sysfd, const char *dir)
-{
-	const char *b = strrchr(dir, '/');
-	b = b ? b + 1 : dir;
-	if (!is_domain_name(b))
-		return 0;
-	char buf[64];
-	if (read_attr(sysfd, dir, "security", buf, sizeof buf) >= 0)
-		return 1;
-	char p[PCIE_PATH_MAX + 16], tgt[PCIE_PATH_MAX];
-	int n = snprintf(p, sizeof p, "%s/subsystem", dir);
-	if (n < 0 || (size_t)n >= sizeof p)
-		return 0;
-	ssize_t m = readlinkat(sysfd, p, tgt, sizeof tgt - 1);
-	if (m <= 0)
-		return 0;
-	tgt[m] = '\0';
-	const char *s = strrchr(tgt, '/');
-	return strcmp(s ? s + 1 : tgt, "thunderbolt") == 0;
-}
-
 static int attr_equals(int sysfd, const char *dir, const char *name, const char *want)
 {
 	char buf[64];
@@ -270,11 +239,128 @@ static int attr_equals(int sysfd, const char *dir, const char *name, const char 
 	return strcmp(buf, want) == 0;
 }
 
+/* "0000:05:00.0": a PCI device directory, not a root bus "pci0000:00". */
+static int is_bdf(const char *name)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+	if (strlen(name) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++) {
+		char c = name[i];
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+		if (shape[i] == 'x' ? !hex : c != shape[i])
+			return 0;
+	}
+	return 1;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+/* path is dir or below it. */
+static int path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* One thunderbolt domain as the PCI tree shows it. */
+struct tb_domain_place {
+	unsigned id;
+	int discrete;                   /* NHI below a downstream port of a switch */
+	char nhi_port[PCIE_PATH_MAX];   /* the port above the NHI */
+	char sw[PCIE_PATH_MAX];         /* the switch's upstream port (discrete) */
+};
+
+/* bus/thunderbolt/devices/domainN: where its NHI sits.  0, or -1 when the
+ * entry is not a domain or cannot be resolved. */
+static int domain_place(int sysfd, const char *name, struct tb_domain_place *d)
+{
+	char link[64], res[PCIE_PATH_MAX];
+	char *end;
+	if (strncmp(name, "domain", 6) != 0 || name[6] < '0' || name[6] > '9' ||
+	    (name[6] == '0' && name[7]))
+		return -1;
+	unsigned long id = strtoul(name + 6, &end, 10);
+	if (*end || id >= 32)
+		return -1;
+	snprintf(link, sizeof link, "bus/thunderbolt/devices/domain%lu", id);
+	if (pcie_resolve(sysfd, link, res, sizeof res) < 0)
+		return -1;
+	size_t len = strlen(res);
+	pop_component(res, &len);                 /* the NHI */
+	pop_component(res, &len);                 /* the port above it */
+	memset(d, 0, sizeof *d);
+	d->id = (unsigned)id;
+	snprintf(d->nhi_port, sizeof d->nhi_port, "%s", res);
+	/* A discrete controller (Alpine/Titan Ridge): root port, switch
+	 * upstream port, downstream port, NHI.  Its hot-plug ports are the
+	 * switch's other downstream ports.  An integrated one (Ice Lake and
+	 * later, AMD USB4) has its NHI on the root bus or below a root port. */
+	if (!is_bdf(base_name(res)))
+		return 0;
+	pop_component(res, &len);
+	if (is_bdf(base_name(res)) && strchr(res, '/')) {
+		char above[PCIE_PATH_MAX];
+		size_t alen = len;
+		memcpy(above, res, len + 1);
+		pop_component(above, &alen);
+		if (is_bdf(base_name(above))) {   /* res is a switch, not a root port */
+			d->discrete = 1;
+			snprintf(d->sw, sizeof d->sw, "%s", res);
+		}
+	}
+	return 0;
+}
+
+/* The domains that may carry the device at resolved: 1 when a discrete
+ * controller's switch holds it (*mask = that domain, via = the switch),
+ * else 0 with *mask = every integrated domain. */
+static int domain_walk(int sysfd, const char *resolved, unsigned *mask, char *via, size_t via_cap)
+{
+	unsigned integrated = 0;
+	*mask = 0;
+	int fd = openat(sysfd, "bus/thunderbolt/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	struct tb_domain_place d;
+	int found = 0;
+	while (!found && (de = readdir(dir)) != NULL) {
+		if (domain_place(sysfd, de->d_name, &d) < 0)
+			continue;
+		if (!d.discrete) {
+			integrated |= 1u << d.id;
+			continue;
+		}
+		if (path_under(resolved, d.sw) && !path_under(resolved, d.nhi_port) &&
+		    strcmp(resolved, d.sw) != 0) {
+			*mask = 1u << d.id;
+			if (via && via_cap)
+				snprintf(via, via_cap, "%s", d.sw);
+			found = 1;
+		}
+	}
+	closedir(dir);
+	if (!found)
+		*mask = integrated;
+	return found;
+}
+
 int pcie_behind_thunderbolt(int sysfd, const char *resolved, enum pcie_tb_reason *reason,
-			    char *via, size_t via_cap)
+			    char *via, size_t via_cap, unsigned *domains)
 {
 	char dir[PCIE_PATH_MAX];
 	enum pcie_tb_reason r = PCIE_TB_NONE;
+	unsigned mask = 0;
 	if (!resolved || strlen(resolved) >= sizeof dir)
 		return -EINVAL;
 	strcpy(dir, resolved);
@@ -282,21 +368,24 @@ int pcie_behind_thunderbolt(int sysfd, const char *resolved, enum pcie_tb_reason
 		via[0] = '\0';
 	size_t len = strlen(dir);
 	while (len > 0 && strcmp(dir, "devices") != 0) {
-		if (attr_equals(sysfd, dir, "is_thunderbolt", "1"))
-			r = PCIE_TB_IS_THUNDERBOLT;
-		else if (is_tb_domain(sysfd, dir))
-			r = PCIE_TB_DOMAIN;
-		else if (attr_equals(sysfd, dir, "removable", "removable"))
+		if (attr_equals(sysfd, dir, "removable", "removable")) {
 			r = PCIE_TB_REMOVABLE;
-		if (r != PCIE_TB_NONE) {
 			if (via && via_cap)
 				snprintf(via, via_cap, "%s", dir);
 			break;
 		}
 		pop_component(dir, &len);
 	}
+	char sw[PCIE_PATH_MAX];
+	if (domain_walk(sysfd, resolved, &mask, sw, sizeof sw) && r == PCIE_TB_NONE) {
+		r = PCIE_TB_DOMAIN;
+		if (via && via_cap)
+			snprintf(via, via_cap, "%s", sw);
+	}
 	if (reason)
 		*reason = r;
+	if (domains)
+		*domains = r != PCIE_TB_NONE ? mask : 0;
 	return r != PCIE_TB_NONE;
 }
 
@@ -310,13 +399,20 @@ int pcie_read(int sysfd, const char *devpath, struct pcie_link *out)
 	char buf[4096];
 	ssize_t n;
 
-	if ((n = read_attr(sysfd, d, "current_link_speed", buf, sizeof buf)) >= 0 &&
+	/* Reading current_link_* resumes a runtime-suspended device
+	 * (pci_config_pm_runtime_get): a sampler must not keep a laptop's
+	 * idle GPU awake, so a sleeping device is left alone. */
+	if (read_attr(sysfd, d, "power/runtime_status", buf, sizeof buf) >= 0) {
+		out->has |= PCIE_HAS_PM;
+		out->suspended = strncmp(buf, "suspended", 9) == 0;
+	}
+	if (!out->suspended && (n = read_attr(sysfd, d, "current_link_speed", buf, sizeof buf)) >= 0 &&
 	    pcie_parse_speed(buf, (size_t)n, &out->cur_gts, &out->cur_gen) == 0)
 		out->has |= PCIE_HAS_CUR_SPEED;
 	if ((n = read_attr(sysfd, d, "max_link_speed", buf, sizeof buf)) >= 0 &&
 	    pcie_parse_speed(buf, (size_t)n, &out->max_gts, &out->max_gen) == 0)
 		out->has |= PCIE_HAS_MAX_SPEED;
-	if ((n = read_attr(sysfd, d, "current_link_width", buf, sizeof buf)) >= 0 &&
+	if (!out->suspended && (n = read_attr(sysfd, d, "current_link_width", buf, sizeof buf)) >= 0 &&
 	    pcie_parse_width(buf, (size_t)n, &out->cur_width) == 0)
 		out->has |= PCIE_HAS_CUR_WIDTH;
 	if ((n = read_attr(sysfd, d, "max_link_width", buf, sizeof buf)) >= 0 &&
@@ -334,10 +430,102 @@ int pcie_read(int sysfd, const char *devpath, struct pcie_link *out)
 	    pcie_parse_aer_total(buf, (size_t)n, &out->aer_fatal) == 0)
 		out->has |= PCIE_HAS_AER_FATAL;
 
-	rc = pcie_behind_thunderbolt(sysfd, d, &out->tb_reason, out->tb_via, sizeof out->tb_via);
+	rc = pcie_behind_thunderbolt(sysfd, d, &out->tb_reason, out->tb_via, sizeof out->tb_via,
+				     &out->tb_domains);
 	if (rc >= 0) {
 		out->behind_tb = rc;
 		out->has |= PCIE_HAS_TB;
 	}
+	return 0;
+}
+
+/* ---- GPUs on the bus ---------------------------------------------------- */
+
+/* "0x030000\n": 0 and *v, or -1. */
+static int parse_hex_attr(const char *buf, unsigned *v)
+{
+	char *end;
+	if (strncmp(buf, "0x", 2) != 0)
+		return -1;
+	errno = 0;
+	unsigned long x = strtoul(buf + 2, &end, 16);
+	if (errno || end == buf + 2 || x > 0xffffffffu || (*end && *end != '\n'))
+		return -1;
+	*v = (unsigned)x;
+	return 0;
+}
+
+static int read_hex(int sysfd, const char *bdf, const char *name, unsigned *v)
+{
+	char p[96], buf[32];
+	snprintf(p, sizeof p, "bus/pci/devices/%s/%s", bdf, name);
+	return readfile_at(sysfd, p, buf, sizeof buf) < 0 ? -1 : parse_hex_attr(buf, v);
+}
+
+/* FNV-1a of one name, summed over the listing: the same set in any
+ * readdir order gives the same signature. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static int cmp_gpu(const void *a, const void *b)
+{
+	return strcmp(((const struct pcie_gpu *)a)->bdf, ((const struct pcie_gpu *)b)->bdf);
+}
+
+int pcie_gpus_read(int sysfd, const struct pcie_gpu_list *prev, struct pcie_gpu_list *out)
+{
+	memset(out, 0, sizeof *out);
+	int fd = openat(sysfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL) {
+		if (!is_bdf(de->d_name))
+			continue;
+		out->nnames++;
+		out->names_sig += name_hash(de->d_name);
+	}
+	if (prev && prev->nnames == out->nnames && prev->names_sig == out->names_sig &&
+	    !prev->unread) {
+		closedir(dir);
+		*out = *prev;
+		return 0;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		unsigned cls;
+		if (!is_bdf(de->d_name))
+			continue;
+		if (read_hex(sysfd, de->d_name, "class", &cls) < 0) {
+			out->unread++;
+			continue;
+		}
+		if ((cls >> 16) != 0x03)
+			continue;
+		if (out->n == PCIE_GPUS_MAX) {
+			out->truncated++;
+			continue;
+		}
+		struct pcie_gpu *g = &out->gpu[out->n++];
+		snprintf(g->bdf, sizeof g->bdf, "%s", de->d_name);
+		g->class_code = cls;
+		if (read_hex(sysfd, de->d_name, "vendor", &g->vendor) < 0)
+			g->vendor = 0;
+		if (read_hex(sysfd, de->d_name, "device", &g->device) < 0)
+			g->device = 0;
+	}
+	closedir(dir);
+	qsort(out->gpu, out->n, sizeof out->gpu[0], cmp_gpu);
 	return 0;
 }
