@@ -34,6 +34,13 @@
  *                  pass a second.
  *                  The samples are given a clock of their own (1 s, then
  *                  100 ms on) so that each round has one of each.
+ *                  These two run with procs.quiet_thread_pct 0 (every
+ *                  thread read every tick): the cost of reading a thread.
+ *     default      the same process at the default quiet_thread_pct: its
+ *                  threads are idle, so "quiet" (read once a second, the
+ *                  process's /proc/PID/stat every tick instead).  Printed
+ *                  per tick, next to the floor of reading every thread's
+ *                  schedstat, and as a share of one core at 10 Hz.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -372,8 +379,9 @@ static void bench_scan(struct proctab *pt, const struct floor *f, unsigned round
  * ticks; it only goes forward. */
 static uint64_t vclock;
 
-static uint64_t sample_one(struct proctab *pt, pid_t pid, uint64_t step,
-			   const struct proc_info **pi)
+/* CPU ns of one sample, per thread (or whole, per_thread 0). */
+static uint64_t sample_cost(struct proctab *pt, pid_t pid, uint64_t step,
+			    const struct proc_info **pi, int per_thread)
 {
 	vclock += step;
 	ncb = 0;
@@ -382,7 +390,13 @@ static uint64_t sample_one(struct proctab *pt, pid_t pid, uint64_t step,
 	uint64_t d = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	if (err || ncb == 0)
 		die("proctab_sample");
-	return d / ncb;
+	return per_thread ? d / ncb : d;
+}
+
+static uint64_t sample_one(struct proctab *pt, pid_t pid, uint64_t step,
+			   const struct proc_info **pi)
+{
+	return sample_cost(pt, pid, step, pi, 1);
 }
 
 static void bench_sample(struct proctab *pt, pid_t pid, const struct floor *f,
@@ -427,6 +441,43 @@ static void bench_sample(struct proctab *pt, pid_t pid, const struct floor *f,
 	       " at 10 Hz %.2f us/thread/tick\n", st, sflr, st / sflr, (9.0 * st + s) / 10.0);
 	free(a);
 	free(b);
+	free(c);
+	free(d);
+}
+
+/* The default: idle threads are quiet.  Whole-sample CPU per tick. */
+static void bench_sample_quiet(struct proctab *pt, pid_t pid, const struct floor *fs,
+			       unsigned rounds)
+{
+	uint64_t *a = calloc(rounds, sizeof *a), *c = calloc(rounds, sizeof *c),
+		 *d = calloc(rounds, sizeof *d);
+	const struct proc_info *pi;
+	if (!a || !c || !d)
+		die("calloc");
+	proctab_set_quiet_pct(pt, 1);
+	for (int i = 0; i < 3; i++) {   /* the threads' first readings make them quiet */
+		sample_cost(pt, pid, 1000000000ull, &pi, 0);
+		sleep_ms(2);
+	}
+	for (unsigned i = 0; i < rounds; i++) {
+		sleep_ms(2);
+		if (i & 1)
+			d[i] = floor_pass(fs, 1);
+		a[i] = sample_cost(pt, pid, 1000000000ull, &pi, 0);
+		sleep_ms(2);
+		c[i] = sample_cost(pt, pid, 100000000ull, &pi, 0);
+		if (!(i & 1))
+			d[i] = floor_pass(fs, 1);
+	}
+	double full = median(a, rounds) / 1000.0, st = median(c, rounds) / 1000.0;
+	double flr = median(d, rounds) / 1000.0;
+	double per_s = 9.0 * st + full;
+	printf("  default (idle threads quiet), %u-thread process: full pass %.1f us, steady tick"
+	       " %.1f us; floor (schedstat of every thread) %.1f us; ratio %.2f;"
+	       " at 10 Hz %.0f us/s = %.3f %% of one core\n", pi->threads, full, st, flr, st / flr,
+	       per_s, per_s / 1e6 * 100.0);
+	proctab_set_quiet_pct(pt, 0);
+	free(a);
 	free(c);
 	free(d);
 }
@@ -482,8 +533,11 @@ int main(int argc, char **argv)
 	floor_threads(&s200, env.procfd, mid, 1);
 	floor_threads(&sbig, env.procfd, pbig, 1);
 	bench_scan(pt, &fp, rounds);
+	proctab_set_quiet_pct(pt, 0);   /* first: the cost of reading each thread */
 	bench_sample(pt, mid, &f200, &s200, rounds);
+	bench_sample_quiet(pt, mid, &s200, rounds);
 	bench_sample(pt, pbig, &fbig, &sbig, rounds);
+	bench_sample_quiet(pt, pbig, &sbig, rounds);
 
 	proctab_close(pt);
 	floor_free(&fp);

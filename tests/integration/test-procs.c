@@ -173,7 +173,9 @@ static int recv_event(int fd, const char *ev, int timeout_ms)
 static void test_slow_reader(void **state)
 {
 	(void)state;
-	const char *argv[] = { "spinner", "200", "1", NULL };
+	/* 2000 threads: a sample with all of them is ~480 KB, and since each
+	 * wakes once a second, so are the changes each second */
+	const char *argv[] = { "spinner", "2000", "1", NULL };
 	pid_t spin = harness_spawn_helper(argv);
 	assert_true(spin > 0);
 	int32_t pids[1] = { spin };
@@ -229,15 +231,17 @@ static void test_slow_reader(void **state)
 static void test_lagged(void **state)
 {
 	(void)state;
-	const char *argv[] = { "spinner", "200", "0", NULL };
+	const char *argv[] = { "spinner", "2000", "0", NULL };
 	pid_t spin = harness_spawn_helper(argv);
 	assert_true(spin > 0);
 	int32_t pids[1] = { spin };
 	int fd = harness_hello(the_daemon.sock);
 	assert_true(fd >= 0);
 	assert_int_equal(harness_send_watch(fd, 9, pids, 1, 100000000u, 1), 0);
-	/* ~48 KB a sample, 10 a second: the socket buffers and the 256 KiB
-	 * budget fill in about 1.4 s; the stuck timeout (3 s) counts from then */
+	/* The first sample has every thread (~480 KB), and each thread wakes
+	 * once a second, so the changes are as big each second: the socket
+	 * buffers and the 256 KiB budget fill at once; the stuck timeout (3 s)
+	 * counts from then */
 	usleep(2400000);
 	uint64_t lost = 0;
 	int after = 0;

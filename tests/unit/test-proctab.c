@@ -397,8 +397,9 @@ static void test_threads_fixture(void **state)
 	/* 1 s later (a full pass: stat and io too): 402 ran the whole time
 	 * (+1 s run, +50 ms run-queue wait, +100 slices, +100 user ticks);
 	 * 401 ran 200 ms (+10 user, +10 system ticks, +20 slices) and read
-	 * 4000 KiB; 400 idle.  /proc/400/stat is made garbage: the sample
-	 * must not read it (threads sum). */
+	 * 4000 KiB; 400 idle.  /proc/400/stat (whole: the threads' totals)
+	 * gives the thread count, cpu_time_s and faults; /proc/400/io the
+	 * process's io. */
 	fx_stat(&r, "proc/400/task/402/stat", 402, "worker-cpu", 'R', 1, 4194368, 100, 1, 200, 10,
 		3, 2020, 500000000, 10000, 0);
 	fx_write(&r, "proc/400/task/402/schedstat", "2100000000 60000000 200\n");
@@ -406,8 +407,9 @@ static void test_threads_fixture(void **state)
 		3, 2010, 500000000, 10000, 1);
 	fx_write(&r, "proc/400/task/401/schedstat", "2600000000 50000000 520\n");
 	fx_io(&r, "proc/400/task/401/io", 4096 + 4096000, 8192);
-	fx_write(&r, "proc/400/stat", "garbage\n");
-	fx_write(&r, "proc/400/io", "garbage\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 710, 160, 3, 2000,
+		500000000, 10000, 0);
+	fx_io(&r, "proc/400/io", 8192 + 4096000, 16384);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 3);
@@ -445,17 +447,21 @@ static void test_threads_fixture(void **state)
 	/* 100 ms later, a steady tick: schedstat alone.  Their stat and io
 	 * are made garbage: read, they would drop the threads as gone.  402
 	 * ran on (+100 ms, +5 ms wait, +10 slices), 401 ran 50 ms (+5
-	 * slices).  State, last CPU, the user:sys split and the io rates
-	 * carry over from the full pass. */
+	 * slices), and the whole process's ticks agree (+15): 400, quiet
+	 * since the full pass, is not read.  State, last CPU, the user:sys
+	 * split and the io rates carry over from the full pass. */
 	static const char *const junk[] = { "proc/400/task/401/stat", "proc/400/task/401/io",
 					    "proc/400/task/402/stat", "proc/400/task/402/io" };
 	for (unsigned i = 0; i < 4; i++)
 		fx_write(&r, junk[i], "garbage\n");
 	fx_write(&r, "proc/400/task/402/schedstat", "2200000000 65000000 210\n");
 	fx_write(&r, "proc/400/task/401/schedstat", "2650000000 50000000 525\n");
+	fx_write(&r, "proc/400/task/400/schedstat", "garbage\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 725, 160, 3, 2000,
+		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(100), &pi, tcap_cb, &c), 0);
-	assert_int_equal(c.n, 3);
+	assert_int_equal(c.n, 2);                /* 400, quiet, is not read: no report */
 	t = tcap_find(&c, 402);
 	assert_int_equal(t->have, THREAD_HAVE_RATES | THREAD_HAVE_SCHED | THREAD_HAVE_IO);
 	assert_near(t->cpu_pct, 100.0, 1e-9);
@@ -485,11 +491,17 @@ static void test_threads_fixture(void **state)
 	assert_int_equal(nftw(p, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 	fx_stat(&r, "proc/400/task/400/stat", 400, "worker", 'S', 1, 4194368, 500, 5, 300, 100, 2,
 		2000, 500000000, 10000, 0);
+	fx_write(&r, "proc/400/task/400/schedstat", "4000000000 100000000 1000\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 725, 160, 2, 2000,
+		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(200), &pi, tcap_cb, &c), 0);
-	assert_int_equal(c.n, 2);
-	assert_int_equal(c.t[0].tid, 400);
-	assert_int_equal(c.t[1].tid, 402);
+	assert_int_equal(c.n, 3);                /* 401's end, then 400 and 402 */
+	assert_int_equal(c.t[0].tid, 401);
+	assert_int_equal(c.t[0].state, 'X');
+	assert_int_equal(c.t[0].have, 0);
+	assert_int_equal(c.t[1].tid, 400);
+	assert_int_equal(c.t[2].tid, 402);
 	assert_int_equal(pi->threads, 2);
 	assert_near(pi->cpu_pct, 0.0, 0);
 
@@ -503,6 +515,8 @@ static void test_threads_fixture(void **state)
 	fx_io(&r, "proc/400/task/403/io", 0, 0);
 	fx_stat(&r, "proc/400/task/400/stat", 400, "worker", 'S', 1, 4194368, 500, 5, 300, 100, 3,
 		2000, 500000000, 10000, 0);
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 725, 160, 3, 2000,
+		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(300), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 3);
@@ -511,10 +525,10 @@ static void test_threads_fixture(void **state)
 	assert_near(pi->cpu_pct, 5.0, 1e-9);
 
 	/* A sample without threads reads the process whole. */
-	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 610, 150, 3, 2000,
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 735, 160, 3, 2000,
 		500000000, 10000, 0);
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(400), &pi, NULL, NULL), 0);
-	assert_near(pi->cpu_pct, 10.0 / 100.0 / 1.4 * 100.0, 1e-9); /* vs the 10 s read */
+	assert_near(pi->cpu_pct, 10.0 / 100.0 / 0.1 * 100.0, 1e-9); /* vs the previous tick's */
 
 	/* A pid not in the table is added (a process just forked). */
 	assert_int_equal(proctab_scan(pt, S(12)), 7);
@@ -535,6 +549,74 @@ static void test_threads_fixture(void **state)
 	assert_int_equal(proctab_sample(pt, 999, S(12) + MS(2), &pi, NULL, NULL), -ESRCH);
 	assert_null(pi);
 	assert_int_equal(proctab_count(pt), 8);
+
+	proctab_close(pt);
+	fx_root_close(&r);
+}
+
+/* Quiet threads: read at full passes only, unless the whole process's CPU
+ * shows more than the busy threads account for. */
+static void test_threads_quiet(void **state)
+{
+	(void)state;
+	struct fx_root r;
+	fx_root_tmp(&r, PROCS);
+	struct proctab *pt = pt_open_root(&r);
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	assert_int_equal(proctab_scan(pt, S(9)), 7);
+	assert_int_equal(proctab_sample(pt, 400, S(10), &pi, tcap_cb, &c), 0);
+
+	/* A full pass 1 s later: 402 ran all of it; 400 and 401 did not
+	 * (both quiet from now on). */
+	fx_stat(&r, "proc/400/task/402/stat", 402, "worker-cpu", 'R', 1, 4194368, 100, 1, 200, 10,
+		3, 2020, 500000000, 10000, 0);
+	fx_write(&r, "proc/400/task/402/schedstat", "2100000000 10000000 200\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 700, 150, 3, 2000,
+		500000000, 10000, 0);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(11), &pi, tcap_cb, &c), 0);
+	assert_near(tcap_find(&c, 401)->cpu_pct, 0.0, 0);
+	assert_near(tcap_find(&c, 402)->cpu_pct, 100.0, 1e-9);
+
+	/* +100 ms: 402 ran on; 401 ran 5 ms, within what stat's ticks can
+	 * tell (+10 ticks = 402's 100 ms): 401 is not read (nor reported). */
+	fx_write(&r, "proc/400/task/402/schedstat", "2200000000 10000000 210\n");
+	fx_write(&r, "proc/400/task/401/schedstat", "2405000000 50000000 501\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 710, 150, 3, 2000,
+		500000000, 10000, 0);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(100), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_near(tcap_find(&c, 402)->cpu_pct, 100.0, 1e-9);
+	assert_near(pi->cpu_pct, 100.0, 1e-9);
+
+	/* +200 ms: 401 woke up busy (150 ms since the full pass).  The
+	 * process's ticks (+25) leave 150 ms unexplained by 402: every quiet
+	 * thread is read now, 401's rate over its own 200 ms. */
+	fx_write(&r, "proc/400/task/402/schedstat", "2300000000 10000000 220\n");
+	fx_write(&r, "proc/400/task/401/schedstat", "2550000000 50000000 520\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 735, 150, 3, 2000,
+		500000000, 10000, 0);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(200), &pi, tcap_cb, &c), 0);
+	assert_near(tcap_find(&c, 401)->cpu_pct, 75.0, 1e-9);
+	assert_near(tcap_find(&c, 400)->cpu_pct, 0.0, 0);
+	assert_near(pi->cpu_pct, 250.0, 1e-9);   /* 401's 150 ms land in this tick */
+	assert_near(pi->cpu_time_s, 8.85, 1e-9);
+
+	/* +300 ms: 401 is busy now, read every tick; 400 stays quiet (its
+	 * files are garbage: read, it would be dropped as gone). */
+	fx_write(&r, "proc/400/task/401/schedstat", "2600000000 50000000 525\n");
+	fx_write(&r, "proc/400/task/400/schedstat", "garbage\n");
+	fx_write(&r, "proc/400/task/400/stat", "garbage\n");
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 740, 150, 3, 2000,
+		500000000, 10000, 0);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(300), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_near(tcap_find(&c, 401)->cpu_pct, 50.0, 1e-9);
+	assert_near(tcap_find(&c, 402)->cpu_pct, 0.0, 0);
 
 	proctab_close(pt);
 	fx_root_close(&r);
@@ -977,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_rates_fixture),
 		cmocka_unit_test(test_reuse_fixture),
 		cmocka_unit_test(test_threads_fixture),
+		cmocka_unit_test(test_threads_quiet),
 		cmocka_unit_test(test_eacces_fixture),
 		cmocka_unit_test_teardown(test_live_self, live_teardown),
 		cmocka_unit_test_teardown(test_live_threads, live_teardown),

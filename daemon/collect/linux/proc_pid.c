@@ -114,6 +114,11 @@ static int pp_stat(struct proctab *pt, struct pt_proc *p, uint64_t mono, struct 
 	return 0;
 }
 
+int proc_pid_read_stat(struct proctab *pt, struct pt_proc *p, uint64_t mono, struct pid_stat *s)
+{
+	return pp_stat(pt, p, mono, s);
+}
+
 static void pp_stat_rates(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s,
 			  uint64_t mono)
 {

@@ -1,39 +1,50 @@
 /*
  * The threads of one tracked process: task/TID/{stat,schedstat,io} on kept
- * fds, per-thread rates, and the process's own figures as the sum of its
- * threads' (SOURCES §2.7: /proc/PID/stat and /proc/PID/io walk every thread,
- * so a process with thousands of them is not read whole each tick).
+ * fds, per-thread rates, and the process's CPU as the sum of its threads'
+ * (ns-precise, where /proc/PID/stat counts whole clock ticks).
  *
- *   task/      re-listed only when stat's num_threads differs from the
- *              threads we have, or PT_RELIST_NS passed (listing costs about
- *              as much as reading every thread once).
- * Cadence (a 200-thread process at 10 Hz has about 2.5 us per thread per
- * tick; SOURCES §2.6: schedstat is about 1 us, stat about 3, io more):
- *   every tick   schedstat alone, on a kept fd: cpu_pct (Δrun_ns/Δwall),
- *                ctxsw_ps (Δtimeslices), runq_wait_pct (Δwait_ns).
- *   full pass    stat and io too: at the first pass, then every
- *                PT_TFULL_NS (1 s) for the whole process at once, and for
- *                a thread at its first sight.
- *   stat       name, state, last CPU, utime/stime (ticks), faults.  The
- *              leader's is read every tick: its num_threads decides the
- *              re-listing, and it stands in for /proc/PID/stat.
- *   schedstat  run_ns (ns-precise CPU time: cpu_pct), wait_ns (run-queue
- *              wait), timeslices (ctxsw_ps).  Absent or all zero for a
- *              thread that has used CPU (no CONFIG_SCHED_INFO): that
- *              thread reads stat every tick, cpu_pct from its ticks.
- *   io         per-thread read_bytes/write_bytes, when readable: rates over
- *              the full-pass interval, kept between full passes.
+ * Every tick reads /proc/PID/stat whole (SOURCES §2.7: the kernel walks the
+ * threads, about 36 ns each, far below reading each thread's file):
+ * num_threads decides the re-listing of task/, utime+stime (ticks) the
+ * sweep of the quiet threads (below), the faults the process's fault rates,
+ * and the leader's comm, state and CPU come with it.
+ *
+ *   task/      re-listed only when num_threads differs from the threads we
+ *              have, or PT_RELIST_NS passed (a thread that ended and one
+ *              born in between leave the count alone; the ended one's kept
+ *              fd fails with ESRCH and changes it).
+ * Cadence (SOURCES §2.6: schedstat about 1-2 us, stat about 3, io more):
+ *   every tick   schedstat alone, on a kept fd, of every busy thread:
+ *                cpu_pct (Δrun_ns/Δwall), ctxsw_ps (Δtimeslices),
+ *                runq_wait_pct (Δwait_ns).
+ *   full pass    every PT_TFULL_NS (1 s): stat and io too (name, state,
+ *                last CPU, the utime:stime split, io rates), and a
+ *                thread's first read.  /proc/PID/io whole for the
+ *                process's io rates.
+ *   quiet        a thread whose last reading was below quiet_pct (default
+ *                PT_QUIET_PCT, procs.quiet_thread_pct; 0: none) of a
+ *                core (most threads of a big process sleep) is read only
+ *                at full passes: schedstat, and stat and io every
+ *                PT_QFULL_NS.  Only threads read are reported: a quiet
+ *                thread's history is about one record a second.  A quiet
+ *                thread that wakes up busy shows in the whole-process
+ *                CPU: when the process used more CPU since the last sweep
+ *                than the threads read since then account for, by more
+ *                than PT_QGAP_NS (stat's ticks are truncated to 10 ms,
+ *                twice), every quiet thread is read at once.
+ *   schedstat  absent or all zero for a thread that has used CPU (no
+ *              CONFIG_SCHED_INFO): that thread reads stat every tick,
+ *              cpu_pct from its ticks.
  *
  * user_pct and sys_pct split cpu_pct in the proportion of the utime and
  * stime ticks of the last stat interval (of the totals so far when no tick
  * moved): user + sys = cpu, with the kernel's own tick-sampled split.
  *
- * Process sums: cpu every tick, faults and io over the full-pass interval
- * (carried in between).  A thread read in both passes adds its deltas; a
- * thread new since the previous pass (it was born in between: the count changed, so
- * task/ was re-listed) adds its totals.  A thread that ended in between
- * takes its last partial interval with it; the next full read of
- * /proc/PID/stat (the scan) catches up the totals.
+ * The process's cpu_pct is the sum of the threads read this tick over the
+ * tick (a quiet thread's CPU lands at the tick that reads it); a thread
+ * new since the previous pass adds its totals.  A thread that ended is
+ * reported once more, with state 'X' and no readings.  cpu_time_s and the
+ * fault rates come from /proc/PID/stat, the io rates from /proc/PID/io.
  */
 #include "proctab_linux.h"
 
@@ -46,9 +57,8 @@
 #include "linux.h"
 
 struct thr_sum {
-	uint64_t cpu_ns, minflt, majflt, rbytes, wbytes;
+	uint64_t cpu_ns;
 	double user_ns;              /* the user part of cpu_ns, by each thread's split */
-	int io_all;                  /* every thread's io was read */
 };
 
 static void thr_close(struct proctab *pt, struct pt_thread *t)
@@ -114,10 +124,24 @@ static struct pt_thread *thr_find(struct pt_proc *p, int32_t tid)
 	return NULL;
 }
 
+/* A thread seen to have ended: one last report with state 'X' and no
+ * readings (the thread lane then tells when it ended), and its fds closed. */
+static void thr_ended(struct proctab *pt, struct pt_thread *t,
+		      void (*cb)(void *arg, const struct thread_info *ti), void *arg)
+{
+	if (t->prev & PT_TP_STAT) {
+		t->info.state = 'X';
+		t->info.have = 0;
+		cb(arg, &t->info);
+	}
+	thr_close(pt, t);
+}
+
 /* List task/ and merge with the threads we have (both sorted by tid):
  * kept threads keep their fds and baselines, new ones start empty, gone
- * ones are closed.  0 or -ESRCH. */
-static int thr_relist(struct proctab *pt, struct pt_proc *p, uint64_t mono)
+ * ones are reported ended.  0 or -ESRCH. */
+static int thr_relist(struct proctab *pt, struct pt_proc *p, uint64_t mono,
+		      void (*cb)(void *arg, const struct thread_info *ti), void *arg)
 {
 	int fd = p->fd_task, kept = fd >= 0;
 	if (!kept) {
@@ -147,7 +171,7 @@ static int thr_relist(struct proctab *pt, struct pt_proc *p, uint64_t mono)
 	unsigned a = 0, b = 0, m = 0;
 	while (a < p->nthr || b < n) {
 		if (b == n || (a < p->nthr && p->thr[a].tid < pt->tids[b])) {
-			thr_close(pt, &p->thr[a++]);
+			thr_ended(pt, &p->thr[a++], cb, arg);
 		} else if (a < p->nthr && p->thr[a].tid == pt->tids[b]) {
 			out[m++] = p->thr[a++];
 			b++;
@@ -246,10 +270,6 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 					    : (s->utime + s->stime) * 1000000000ull / pt->clk_tck;
 			sum->cpu_ns += ns;
 			sum->user_ns += thr_user_ns(ns, s->utime, s->stime);
-			sum->minflt += s->minflt;
-			sum->majflt += s->majflt;
-			sum->rbytes += io ? rd : 0;
-			sum->wbytes += io ? wr : 0;
 		}
 		return;
 	}
@@ -270,8 +290,6 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 	ti->have |= THREAD_HAVE_RATES;
 	sum->cpu_ns += cpu_ns;
 	sum->user_ns += thr_user_ns(cpu_ns, t->su, t->ss);
-	sum->minflt += dmin;
-	sum->majflt += dmaj;
 	if (sched_d) {
 		ti->ctxsw_ps = (double)(sv[2] - t->slices) / dt;
 		ti->runq_wait_pct = (double)(sv[1] - t->wait_ns) / 1e9 * 100.0 / dt;
@@ -283,10 +301,6 @@ static void thr_rates(struct proctab *pt, struct pt_thread *t, const struct pid_
 		ti->read_bps = (double)dr / dtf;
 		ti->write_bps = (double)dw / dtf;
 		ti->have |= THREAD_HAVE_IO;
-		sum->rbytes += dr;
-		sum->wbytes += dw;
-	} else {
-		sum->io_all = 0;
 	}
 }
 
@@ -331,30 +345,30 @@ static int thr_fast(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
 	return 1;
 }
 
-/* Read thread t (its stat given for the leader) and compute its rates:
- * schedstat alone unless full (or the thread is new, or has no schedstat).
+/* Read thread t and compute its rates: schedstat alone unless full (or
+ * the thread is new, or has no schedstat).  For the leader, lstat is its
+ * task stat when the caller read it (full passes), and fresh what gives
+ * its name, state and CPU on a schedstat-only read (/proc/PID/stat).
  * 0, or -ESRCH when it is gone. */
-static int thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
-		    const struct pid_stat *given, uint64_t mono, int born, int full,
-		    struct thr_sum *sum)
+static int thr_read_one(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
+			const struct pid_stat *lstat, const struct pid_stat *fresh, uint64_t mono,
+			int born, int full, struct thr_sum *sum)
 {
 	struct pid_stat s;
 	uint64_t sv[3] = { 0 }, rd = 0, wr = 0;
 	if (!full && (t->prev & PT_TP_SCHED) && t->fd_sched != PT_FD_NA) {
-		int r = thr_fast(pt, p, t, given, mono, sum);
+		int r = thr_fast(pt, p, t, fresh, mono, sum);
 		if (r)
 			return r < 0 ? r : 0;
 	}
-	if (given)
-		s = *given;
+	if (lstat)
+		s = *lstat;
 	else if (thr_stat(pt, p, t, mono, &s))
 		return -ESRCH;
 	int sched = thr_sched(pt, p, t, &s, mono, sv);
 	int io = sched < 0 ? sched : thr_io(pt, p, t, mono, &rd, &wr);
 	if (sched < 0 || io < 0)
 		return -ESRCH;
-	if (!io)
-		sum->io_all = 0;
 	struct thread_info *ti = &t->info;
 	ti->tid = t->tid;
 	ti->pid = p->info.pid;
@@ -382,14 +396,29 @@ static int thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
 	return 0;
 }
 
-/* The process's rates and totals from its threads' sums: cpu every tick;
- * faults and io (summed since the last full pass) at full passes, carried
- * in between. */
-static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s, uint64_t mono,
-		    int full)
+/* thr_read_one, then whether the thread is quiet now; a thread that is
+ * gone is marked so (closed and dropped after the pass). */
+static void thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
+		     const struct pid_stat *lstat, const struct pid_stat *fresh, uint64_t mono,
+		     int born, int full, struct thr_sum *sum)
+{
+	t->read = 1;
+	if (thr_read_one(pt, p, t, lstat, fresh, mono, born, full, sum)) {
+		t->gone = 1;
+		return;
+	}
+	t->quiet = (t->info.have & THREAD_HAVE_RATES) && t->info.cpu_pct < pt->quiet_pct;
+}
+
+/* The process's own figures: cpu from its threads' sums, cpu_time_s and
+ * faults from /proc/PID/stat (ws), io from /proc/PID/io at full passes
+ * (carried in between). */
+static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s,
+		    const struct pid_stat *ws, uint64_t mono, int full)
 {
 	struct proc_info *in = &p->info;
-	double dt = tick_dt(p->t_mono, mono), dtf = tick_dt(p->tf_mono, mono);
+	double dt = tick_dt(p->t_mono, mono);
+	uint64_t dmin, dmaj;
 	in->have &= ~PROC_HAVE_RATES;
 	if (dt > 0) {
 		in->cpu_pct = (double)s->cpu_ns / 1e9 * 100.0 / dt;
@@ -397,30 +426,35 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 		if (in->user_pct > in->cpu_pct)
 			in->user_pct = in->cpu_pct;
 		in->sys_pct = in->cpu_pct - in->user_pct;
-		if (full && dtf > 0) {
-			in->minflt_ps = (double)p->tf_minflt / dtf;
-			in->majflt_ps = (double)p->tf_majflt / dtf;
-		}
 		in->have |= PROC_HAVE_RATES;
 	}
-	in->cpu_time_s += (double)s->cpu_ns / 1e9;
-	proc_pid_rates_done(p);
-	if (!full)
-		return 0;
-	/* Whole-process io instead when a thread's io was unreadable, or
-	 * when the process's io was read within this interval (the
-	 * threads' sums would count that part twice). */
-	if (!s->io_all || !(in->have & PROC_HAVE_IO) || p->io_mono > p->tf_mono)
-		return proc_pid_read_io(pt, p, mono);
-	in->read_bytes += p->tf_rbytes;
-	in->write_bytes += p->tf_wbytes;
-	in->have &= ~PROC_HAVE_IO_RATES;
-	if (dtf > 0) {
-		in->read_bps = (double)p->tf_rbytes / dtf;
-		in->write_bps = (double)p->tf_wbytes / dtf;
-		in->have |= PROC_HAVE_IO_RATES;
+	if ((p->flags & PT_W_PREV) && mono > p->w_mono && !ctr_delta(p->minflt, ws->minflt, &dmin) &&
+	    !ctr_delta(p->majflt, ws->majflt, &dmaj)) {
+		double wdt = tick_dt(p->w_mono, mono);
+		in->minflt_ps = (double)dmin / wdt;
+		in->majflt_ps = (double)dmaj / wdt;
 	}
-	return 0;
+	p->utime = ws->utime;
+	p->stime = ws->stime;
+	p->minflt = ws->minflt;
+	p->majflt = ws->majflt;
+	p->w_mono = mono;
+	p->flags |= PT_W_PREV;
+	in->cpu_time_s = (double)(ws->utime + ws->stime) / (double)pt->clk_tck;
+	proc_pid_rates_done(p);
+	return full ? proc_pid_read_io(pt, p, mono) : 0;
+}
+
+/* Has the process used more CPU since the last sweep than the threads
+ * read since then account for?  ws's utime and stime are whole ticks,
+ * each truncated: PT_QGAP_NS is above that error. */
+static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const struct pid_stat *ws)
+{
+	uint64_t ticks = ws->utime + ws->stime;
+	if (!(p->flags & PT_Q_BASE) || ticks < p->q_ticks)
+		return 1;
+	uint64_t ns = (ticks - p->q_ticks) * (1000000000ull / pt->clk_tck);
+	return ns > p->q_act_ns + PT_QGAP_NS;
 }
 
 int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
@@ -428,49 +462,81 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 {
 	int listed = 0;
 	if (p->nthr == 0) {
-		if (thr_relist(pt, p, mono))
+		if (thr_relist(pt, p, mono, cb, arg))
+			return -ESRCH;
+		listed = 1;
+	}
+	struct pid_stat ws, ls;
+	if (proc_pid_read_stat(pt, p, mono, &ws) || ws.starttime != p->info.start_ticks)
+		return -ESRCH;
+	if (!listed && (ws.num_threads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
+		if (thr_relist(pt, p, mono, cb, arg))
 			return -ESRCH;
 		listed = 1;
 	}
 	struct pt_thread *lead = thr_find(p, p->info.pid);
-	struct pid_stat ls;
-	if (!lead || thr_stat(pt, p, lead, mono, &ls) || ls.starttime != p->info.start_ticks)
+	if (!lead)
 		return -ESRCH;
-	if (!listed && (ls.num_threads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
-		if (thr_relist(pt, p, mono) || !(lead = thr_find(p, p->info.pid)))
-			return -ESRCH;
-	}
+	int had = (p->flags & PT_T_PREV) != 0;
+	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
+	if (full && (thr_stat(pt, p, lead, mono, &ls) || ls.starttime != p->info.start_ticks))
+		return -ESRCH;
 	if (proc_too) {
-		proc_pid_apply_stat(pt, p, &ls);
+		proc_pid_apply_stat(pt, p, &ws);
 		if (proc_pid_read_mem(pt, p, mono))
 			return -ESRCH;
 	}
-	struct thr_sum sum = { .io_all = 1 };
-	int had = (p->flags & PT_T_PREV) != 0;
-	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
+	struct thr_sum sum = { 0 };
+	int sweep = full || listed || pt->quiet_pct <= 0;
+	for (unsigned i = 0; i < p->nthr; i++)
+		p->thr[i].read = p->thr[i].gone = 0;
+	for (unsigned i = 0; i < p->nthr; i++) {
+		struct pt_thread *t = &p->thr[i];
+		if (!sweep && t->quiet)
+			continue;
+		int tfull = full && (!t->quiet || mono - t->f_mono >= PT_QFULL_NS);
+		thr_read(pt, p, t, t == lead && full ? &ls : NULL, t == lead ? &ws : NULL, mono,
+			 had, tfull, &sum);
+	}
+	if (!sweep) {
+		p->q_act_ns += sum.cpu_ns;
+		if (thr_gap(pt, p, &ws)) {
+			for (unsigned i = 0; i < p->nthr; i++) {
+				struct pt_thread *t = &p->thr[i];
+				if (!t->read)
+					thr_read(pt, p, t, NULL, t == lead ? &ws : NULL, mono, had, 0, &sum);
+			}
+			sweep = 1;
+		}
+	}
+	if (!lead->gone && (lead->prev & PT_TP_STAT)) {   /* fresh even when not read */
+		memcpy(lead->info.name, ws.comm, sizeof lead->info.name);
+		lead->info.state = ws.state;
+		lead->info.last_cpu = ws.processor;
+	}
+	if (sweep) {
+		p->q_ticks = ws.utime + ws.stime;
+		p->q_act_ns = 0;
+		p->flags |= PT_Q_BASE;
+	}
 	unsigned m = 0;
 	for (unsigned i = 0; i < p->nthr; i++) {
 		struct pt_thread *t = &p->thr[i];
-		if (thr_read(pt, p, t, t == lead ? &ls : NULL, mono, had, full, &sum)) {
-			thr_close(pt, t);   /* ended: dropped silently */
+		if (t->gone) {
+			thr_ended(pt, t, cb, arg);
 			continue;
 		}
-		cb(arg, &t->info);
+		if (t->read)
+			cb(arg, &t->info);
 		if (m != i)
 			p->thr[m] = *t;
 		m++;
 	}
 	p->nthr = m;
-	p->tf_minflt += sum.minflt;
-	p->tf_majflt += sum.majflt;
-	p->tf_rbytes += sum.rbytes;
-	p->tf_wbytes += sum.wbytes;
-	int err = proc_too ? thr_proc(pt, p, &sum, mono, full) : 0;
+	int err = proc_too ? thr_proc(pt, p, &sum, &ws, mono, full) : 0;
 	p->t_mono = mono;
-	if (full) {
+	if (full)
 		p->tf_mono = mono;
-		p->tf_minflt = p->tf_majflt = p->tf_rbytes = p->tf_wbytes = 0;
-	}
 	p->flags |= PT_T_PREV;
 	return err ? -ESRCH : 0;
 }

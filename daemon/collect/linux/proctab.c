@@ -354,6 +354,7 @@ int proctab_open(const struct collect_env *env, struct proctab **out)
 		return -ENOMEM;
 	}
 	pt->clk_tck = env->clk_tck > 0 ? (uint64_t)env->clk_tck : 100;
+	pt->quiet_pct = PT_QUIET_PCT;
 	long ps = sysconf(_SC_PAGESIZE);
 	pt->pagesize = ps > 0 ? (uint64_t)ps : 4096;
 	pt->btime = pt_btime(env->procfd, &pt->big);
@@ -533,6 +534,11 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono,
 		return -ESRCH;
 	}
 	return 0;
+}
+
+void proctab_set_quiet_pct(struct proctab *pt, unsigned pct)
+{
+	pt->quiet_pct = pct;
 }
 
 /* ---- PSS -------------------------------------------------------------- */

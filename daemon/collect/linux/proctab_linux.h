@@ -14,9 +14,10 @@
  * Baselines.  Rates come from three independent pairs of readings, each over
  * the time since its own previous reading: /proc/PID/stat (cpu, faults),
  * status (context switches) and io.  A tracked process sampled with its
- * threads adds a fourth: the sum of its threads' deltas, so that the
- * O(threads) whole-process files (stat, io) are not read every tick (cpu
- * every tick from schedstat; faults and io over the 1 s full thread pass).
+ * threads takes its cpu from a fourth: the sum of its threads' schedstat
+ * deltas (ns, where stat counts 10 ms ticks); its stat still gives the
+ * faults and cpu_time_s every tick, its io the io at the 1 s full thread
+ * pass (proc_threads.c).
  */
 #ifndef RMON_PROCTAB_LINUX_H
 #define RMON_PROCTAB_LINUX_H
@@ -89,15 +90,20 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_PROC_FDS 5        /* dirfd, stat, statm, status, io */
 #define PT_FD_RESERVE 256    /* fds left to the rest of the daemon */
 #define PT_TRACK_NS   (5ull * 1000000000ull)   /* tracked: sampled this recently */
-#define PT_RELIST_NS  (1ull * 1000000000ull)   /* task/ re-listed at least this often */
+#define PT_RELIST_NS  (5ull * 1000000000ull)   /* task/ re-listed at least this often */
 #define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
 #define PT_TFULL_NS   (1ull * 1000000000ull)   /* threads' stat and io: this often */
+#define PT_QUIET_PCT  1u                        /* default: below 1 % of a core, a quiet thread */
+#define PT_QFULL_NS   (5ull * 1000000000ull)   /* a quiet thread's stat and io: this often */
+#define PT_QGAP_NS    (30ull * 1000000ull)     /* CPU the read threads leave unexplained: sweep */
 
 struct pt_thread {
 	int32_t tid;
 	int fd_stat, fd_sched, fd_io;
 	unsigned prev;               /* PT_TP_*: which previous readings exist */
-	uint8_t gone;
+	uint8_t quiet;               /* its last reading was below PT_QUIET_PCT */
+	uint8_t read;                /* read in this pass */
+	uint8_t gone;                /* found gone in this pass */
 	uint64_t mono;               /* when the cpu baseline (schedstat, else stat) was read */
 	uint64_t f_mono;             /* when stat and io were read (a full read) */
 	uint64_t utime, stime, minflt, majflt;
@@ -120,6 +126,7 @@ struct pt_thread {
 #define PT_CTX_OK   (1u << 6)    /* status was readable last time */
 #define PT_CTX_RATE (1u << 7)    /* vctx_ps/nvctx_ps computed at least once */
 #define PT_T_PREV   (1u << 8)    /* a thread-pass baseline (t_mono) */
+#define PT_Q_BASE   (1u << 9)    /* a sweep's whole-process CPU baseline (q_ticks) */
 
 struct pt_proc {
 	struct proc_info info;
@@ -138,9 +145,11 @@ struct pt_proc {
 	struct pt_thread *thr;
 	unsigned nthr, thrcap;
 	uint64_t list_mono, t_mono;
-	/* the last full thread pass (stat, io), and the threads' fault and io
-	 * deltas since then: the process's fault and io rates at the next */
-	uint64_t tf_mono, tf_minflt, tf_majflt, tf_rbytes, tf_wbytes;
+	/* the last full thread pass (stat, io) */
+	uint64_t tf_mono;
+	/* the whole-process CPU (stat ticks) at the last sweep of the quiet
+	 * threads, and the CPU the threads read since then account for */
+	uint64_t q_ticks, q_act_ns;
 };
 
 struct proctab {
@@ -157,6 +166,7 @@ struct proctab {
 	unsigned nfds, budget;       /* fds kept, and how many may be */
 	int scanning;                /* the old array is being merged: no demotions */
 	uint64_t now;                /* mono of the scan or sample under way */
+	double quiet_pct;            /* threads below it are quiet; 0: none is */
 	struct readfile_buf big;     /* files that do not fit buf */
 	_Alignas(8) char dents[16384];
 	char buf[4096];              /* one file at a time */
@@ -185,6 +195,8 @@ ssize_t proctab__prefix(int fd, char *buf, size_t cap);
 int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode);
 /* Identity and comm from a leader's stat (exec: generation, cmdline, exe). */
 void proc_pid_apply_stat(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s);
+/* /proc/PID/stat, whole: 0 or -ESRCH. */
+int proc_pid_read_stat(struct proctab *pt, struct pt_proc *p, uint64_t mono, struct pid_stat *s);
 int proc_pid_read_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proc_pid_read_io(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 /* HAVE_RATES may be set: stat-group rates done and ctx rates known. */
