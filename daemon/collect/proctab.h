@@ -84,7 +84,7 @@ const struct proc_info *proctab_find(const struct proctab *pt, int32_t pid);
 /* Fast path for one process (it need not be in the table yet: a process
  * just forked is added).  Re-reads it on kept fds and, when thread_cb is
  * set, its threads: thread_cb gets every thread read this time (a quiet
- * one about once a second: proctab_set_quiet_pct), and a thread that
+ * one every 5 s: proctab_set_quiet_pct), and a thread that
  * ended once more with state 'X' and no readings.  Returns 0, or -ESRCH
  * when the process is gone (then *out is its last state, with state 'X'). */
 int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono_ns,
@@ -92,7 +92,7 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono_ns,
                    void (*thread_cb)(void *arg, const struct thread_info *ti), void *arg);
 
 /* Threads whose last reading was below pct % of a core are "quiet": read
- * once a second instead of every sample, unless the whole process's CPU
+ * every 5 s instead of every sample, unless the whole process's CPU
  * shows one woke up (see proc_threads.c).  0: every thread, every sample.
  * The default is 1. */
 void proctab_set_quiet_pct(struct proctab *pt, unsigned pct);

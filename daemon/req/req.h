@@ -22,11 +22,11 @@ void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec 
 /* The records of a kind from its newest committed tick, in ring order, in
  * a malloc'd array the caller frees.  Returns how many (0, *out NULL, when
  * the lane is empty or absent).  Threads: the newest record of each
- * thread within REQ_THREAD_WINDOW_NS (a quiet thread is read about once a
- * second, not every tick), those that ended left out, sorted by key. */
+ * thread within REQ_THREAD_WINDOW_NS (a quiet thread is read every 5 s,
+ * not every tick), those that ended left out, sorted by key. */
 unsigned req_latest(enum rm_kind kind, struct rm_rec **out);
 
-#define REQ_THREAD_WINDOW_NS 2500000000ull
+#define REQ_THREAD_WINDOW_NS 6500000000ull   /* quiet threads: a record every 5 s */
 
 /* The newest record of each key among a lane's records of the last
  * window_ns up to committed_ns, sorted by key; *next (may be NULL) is set

@@ -496,17 +496,17 @@ static void test_threads_fixture(void **state)
 		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(200), &pi, tcap_cb, &c), 0);
-	assert_int_equal(c.n, 3);                /* 401's end, then 400 and 402 */
+	assert_int_equal(c.n, 2);                /* 401's end, then 402 (400 is quiet) */
 	assert_int_equal(c.t[0].tid, 401);
 	assert_int_equal(c.t[0].state, 'X');
 	assert_int_equal(c.t[0].have, 0);
-	assert_int_equal(c.t[1].tid, 400);
-	assert_int_equal(c.t[2].tid, 402);
+	assert_int_equal(c.t[1].tid, 402);
 	assert_int_equal(pi->threads, 2);
 	assert_near(pi->cpu_pct, 0.0, 0);
 
-	/* 403 is born (count 3): listed at once; no rates of its own yet, but
-	 * its 5 ms so far count in the process's interval: 5 % of 100 ms. */
+	/* 403 is born (count 3): listed and read at once (400 and 402 are
+	 * quiet now); no rates of its own yet, but its 5 ms so far count in
+	 * the process's interval: 5 % of 100 ms. */
 	fx_fmt(p, sizeof p, "%s/proc/400/task/403", r.dir);
 	assert_int_equal(mkdir(p, 0755), 0);
 	fx_stat(&r, "proc/400/task/403/stat", 403, "worker-new", 'S', 1, 4194368, 0, 0, 0, 0, 3,
@@ -519,7 +519,7 @@ static void test_threads_fixture(void **state)
 		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(300), &pi, tcap_cb, &c), 0);
-	assert_int_equal(c.n, 3);
+	assert_int_equal(c.n, 1);
 	assert_int_equal(tcap_find(&c, 403)->have, 0);
 	assert_string_equal(tcap_find(&c, 403)->name, "worker-new");
 	assert_near(pi->cpu_pct, 5.0, 1e-9);
@@ -617,6 +617,22 @@ static void test_threads_quiet(void **state)
 	assert_int_equal(c.n, 2);
 	assert_near(tcap_find(&c, 401)->cpu_pct, 50.0, 1e-9);
 	assert_near(tcap_find(&c, 402)->cpu_pct, 0.0, 0);
+
+	/* Full passes 1 s and 4 s after that sweep (nothing ran): only 401,
+	 * busy at its last reading, is read (and is quiet from then on); 402
+	 * went quiet at +300 ms.  4.8 s: the next sweep is due (half a pass
+	 * of slack): all are read, and 400, garbage, is reported ended. */
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(12) + MS(200), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_non_null(tcap_find(&c, 401));
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(15) + MS(200), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 0);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, 400, S(16) + MS(200), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(tcap_find(&c, 400)->state, 'X');
 
 	proctab_close(pt);
 	fx_root_close(&r);

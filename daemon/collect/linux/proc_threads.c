@@ -24,14 +24,16 @@
  *   quiet        a thread whose last reading was below quiet_pct (default
  *                PT_QUIET_PCT, procs.quiet_thread_pct; 0: none) of a
  *                core (most threads of a big process sleep) is read only
- *                at full passes: schedstat, and stat and io every
- *                PT_QFULL_NS.  Only threads read are reported: a quiet
- *                thread's history is about one record a second.  A quiet
+ *                at a sweep: every PT_QSWEEP_NS (5 s, at a full pass),
+ *                schedstat, and stat and io when PT_QFULL_NS (20 s) passed.  Only
+ *                threads read are reported: a quiet thread's history is a
+ *                record every few seconds.  A quiet
  *                thread that wakes up busy shows in the whole-process
  *                CPU: when the process used more CPU since the last sweep
  *                than the threads read since then account for, by more
  *                than PT_QGAP_NS (stat's ticks are truncated to 10 ms,
- *                twice), every quiet thread is read at once.
+ *                twice) plus PT_QGAP_PCT of a core (the quiet threads'
+ *                own wake-ups), every quiet thread is read at once.
  *   schedstat  absent or all zero for a thread that has used CPU (no
  *              CONFIG_SCHED_INFO): that thread reads stat every tick,
  *              cpu_pct from its ticks.
@@ -346,13 +348,12 @@ static int thr_fast(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
 }
 
 /* Read thread t and compute its rates: schedstat alone unless full (or
- * the thread is new, or has no schedstat).  For the leader, lstat is its
- * task stat when the caller read it (full passes), and fresh what gives
+ * the thread is new, or has no schedstat).  For the leader, fresh gives
  * its name, state and CPU on a schedstat-only read (/proc/PID/stat).
  * 0, or -ESRCH when it is gone. */
 static int thr_read_one(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
-			const struct pid_stat *lstat, const struct pid_stat *fresh, uint64_t mono,
-			int born, int full, struct thr_sum *sum)
+			const struct pid_stat *fresh, uint64_t mono, int born, int full,
+			struct thr_sum *sum)
 {
 	struct pid_stat s;
 	uint64_t sv[3] = { 0 }, rd = 0, wr = 0;
@@ -361,9 +362,7 @@ static int thr_read_one(struct proctab *pt, struct pt_proc *p, struct pt_thread 
 		if (r)
 			return r < 0 ? r : 0;
 	}
-	if (lstat)
-		s = *lstat;
-	else if (thr_stat(pt, p, t, mono, &s))
+	if (thr_stat(pt, p, t, mono, &s))
 		return -ESRCH;
 	int sched = thr_sched(pt, p, t, &s, mono, sv);
 	int io = sched < 0 ? sched : thr_io(pt, p, t, mono, &rd, &wr);
@@ -399,11 +398,11 @@ static int thr_read_one(struct proctab *pt, struct pt_proc *p, struct pt_thread 
 /* thr_read_one, then whether the thread is quiet now; a thread that is
  * gone is marked so (closed and dropped after the pass). */
 static void thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
-		     const struct pid_stat *lstat, const struct pid_stat *fresh, uint64_t mono,
+		     const struct pid_stat *fresh, uint64_t mono,
 		     int born, int full, struct thr_sum *sum)
 {
 	t->read = 1;
-	if (thr_read_one(pt, p, t, lstat, fresh, mono, born, full, sum)) {
+	if (thr_read_one(pt, p, t, fresh, mono, born, full, sum)) {
 		t->gone = 1;
 		return;
 	}
@@ -447,14 +446,17 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 
 /* Has the process used more CPU since the last sweep than the threads
  * read since then account for?  ws's utime and stime are whole ticks,
- * each truncated: PT_QGAP_NS is above that error. */
-static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const struct pid_stat *ws)
+ * each truncated: PT_QGAP_NS is above that error.  The quiet threads' own
+ * small wake-ups add up too (2000 threads waking once a second for 10 us
+ * are 2 % of a core): PT_QGAP_PCT of a core is theirs. */
+static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const struct pid_stat *ws,
+		   uint64_t mono)
 {
 	uint64_t ticks = ws->utime + ws->stime;
-	if (!(p->flags & PT_Q_BASE) || ticks < p->q_ticks)
+	if (!(p->flags & PT_Q_BASE) || ticks < p->q_ticks || mono < p->q_mono)
 		return 1;
 	uint64_t ns = (ticks - p->q_ticks) * (1000000000ull / pt->clk_tck);
-	return ns > p->q_act_ns + PT_QGAP_NS;
+	return ns > p->q_act_ns + PT_QGAP_NS + (mono - p->q_mono) / 100 * PT_QGAP_PCT;
 }
 
 int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
@@ -466,7 +468,7 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 			return -ESRCH;
 		listed = 1;
 	}
-	struct pid_stat ws, ls;
+	struct pid_stat ws;
 	if (proc_pid_read_stat(pt, p, mono, &ws) || ws.starttime != p->info.start_ticks)
 		return -ESRCH;
 	if (!listed && (ws.num_threads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
@@ -479,15 +481,16 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		return -ESRCH;
 	int had = (p->flags & PT_T_PREV) != 0;
 	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
-	if (full && (thr_stat(pt, p, lead, mono, &ls) || ls.starttime != p->info.start_ticks))
-		return -ESRCH;
 	if (proc_too) {
 		proc_pid_apply_stat(pt, p, &ws);
 		if (proc_pid_read_mem(pt, p, mono))
 			return -ESRCH;
 	}
 	struct thr_sum sum = { 0 };
-	int sweep = full || listed || pt->quiet_pct <= 0;
+	/* quiet threads: every PT_QSWEEP_NS, at a full pass (half a pass of
+	 * slack, so that the sweeps do not drift to every 6th pass) */
+	int sweep = pt->quiet_pct <= 0 || !(p->flags & PT_Q_BASE) || mono < p->q_mono ||
+		    (full && mono - p->q_mono + PT_TFULL_NS / 2 >= PT_QSWEEP_NS);
 	for (unsigned i = 0; i < p->nthr; i++)
 		p->thr[i].read = p->thr[i].gone = 0;
 	for (unsigned i = 0; i < p->nthr; i++) {
@@ -495,16 +498,15 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		if (!sweep && t->quiet)
 			continue;
 		int tfull = full && (!t->quiet || mono - t->f_mono >= PT_QFULL_NS);
-		thr_read(pt, p, t, t == lead && full ? &ls : NULL, t == lead ? &ws : NULL, mono,
-			 had, tfull, &sum);
+		thr_read(pt, p, t, t == lead ? &ws : NULL, mono, had, tfull, &sum);
 	}
 	if (!sweep) {
 		p->q_act_ns += sum.cpu_ns;
-		if (thr_gap(pt, p, &ws)) {
+		if (thr_gap(pt, p, &ws, mono)) {
 			for (unsigned i = 0; i < p->nthr; i++) {
 				struct pt_thread *t = &p->thr[i];
 				if (!t->read)
-					thr_read(pt, p, t, NULL, t == lead ? &ws : NULL, mono, had, 0, &sum);
+					thr_read(pt, p, t, t == lead ? &ws : NULL, mono, had, 0, &sum);
 			}
 			sweep = 1;
 		}
@@ -516,6 +518,7 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	}
 	if (sweep) {
 		p->q_ticks = ws.utime + ws.stime;
+		p->q_mono = mono;
 		p->q_act_ns = 0;
 		p->flags |= PT_Q_BASE;
 	}

@@ -94,8 +94,10 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
 #define PT_TFULL_NS   (1ull * 1000000000ull)   /* threads' stat and io: this often */
 #define PT_QUIET_PCT  1u                        /* default: below 1 % of a core, a quiet thread */
-#define PT_QFULL_NS   (5ull * 1000000000ull)   /* a quiet thread's stat and io: this often */
+#define PT_QSWEEP_NS  (5ull * 1000000000ull)   /* quiet threads are read this often */
+#define PT_QFULL_NS   (20ull * 1000000000ull)  /* a quiet thread's stat and io: this often */
 #define PT_QGAP_NS    (30ull * 1000000ull)     /* CPU the read threads leave unexplained: sweep */
+#define PT_QGAP_PCT   5u                        /* ... plus this share of a core since the sweep */
 
 struct pt_thread {
 	int32_t tid;
@@ -149,7 +151,7 @@ struct pt_proc {
 	uint64_t tf_mono;
 	/* the whole-process CPU (stat ticks) at the last sweep of the quiet
 	 * threads, and the CPU the threads read since then account for */
-	uint64_t q_ticks, q_act_ns;
+	uint64_t q_ticks, q_act_ns, q_mono;
 };
 
 struct proctab {
