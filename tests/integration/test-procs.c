@@ -23,32 +23,45 @@
 #include "msg.h"
 
 static struct daemon_proc the_daemon;
+/* The slow-reader tests need heavy streams: a second daemon that reads
+ * every thread every tick (procs.quiet_thread_pct 0), so that watching a
+ * 200-thread process sends all 200 threads (~48 KB) in every sample. */
+static struct daemon_proc heavy;
 
-static int start_daemon(void **state)
+/* A daemon with a small session budget and stuck timeout, so the
+ * slow-reader tests reach both in seconds, and a file-backed ring: its
+ * pages are RssFile, so the anonymous RSS they watch is the daemon's own
+ * memory.  extra_yaml goes after. */
+static int start_one(struct daemon_proc *d, const char *extra_yaml)
 {
 	char cfg[400];
-	(void)state;
-	harness_init(&the_daemon);
-	/* a small session budget and stuck timeout, so the slow-reader test
-	 * reaches both in seconds */
-	snprintf(cfg, sizeof cfg, "%s/rmond.yaml", the_daemon.dir);
+	harness_init(d);
+	snprintf(cfg, sizeof cfg, "%s/rmond.yaml", d->dir);
 	FILE *f = fopen(cfg, "w");
 	if (!f)
 		return -1;
 	fputs("protocol:\n  frame_max: 256KiB\n  session_budget: 256KiB\n  stuck_timeout: 3s\n", f);
+	fputs(extra_yaml, f);
 	fclose(f);
-	/* a file-backed ring: its pages are RssFile, so the anonymous RSS the
-	 * slow-reader test watches is the daemon's own memory */
 	const char *extra[] = { "--config", cfg, NULL };
-	return harness_start(&the_daemon, extra);
+	return harness_start(d, extra);
+}
+
+static int start_daemon(void **state)
+{
+	(void)state;
+	if (start_one(&the_daemon, "") != 0)
+		return -1;
+	return start_one(&heavy, "procs:\n  quiet_thread_pct: 0\n");
 }
 
 static int stop_daemon(void **state)
 {
 	(void)state;
-	int rc = harness_stop(&the_daemon);
+	int rc = harness_stop(&the_daemon), rc2 = harness_stop(&heavy);
 	harness_cleanup(&the_daemon);
-	return rc == 0 ? 0 : -1;
+	harness_cleanup(&heavy);
+	return rc == 0 && rc2 == 0 ? 0 : -1;
 }
 
 /* rmonctl against the test's daemon */
@@ -173,18 +186,16 @@ static int recv_event(int fd, const char *ev, int timeout_ms)
 static void test_slow_reader(void **state)
 {
 	(void)state;
-	/* 2000 threads: a sample with all of them is ~480 KB, and since each
-	 * wakes once a second, so are the changes each second */
-	const char *argv[] = { "spinner", "2000", "1", NULL };
+	const char *argv[] = { "spinner", "200", "1", NULL };
 	pid_t spin = harness_spawn_helper(argv);
 	assert_true(spin > 0);
 	int32_t pids[1] = { spin };
-	long rss0 = harness_rss_kb(the_daemon.pid);
-	int slow = harness_hello(the_daemon.sock);
+	long rss0 = harness_rss_kb(heavy.pid);
+	int slow = harness_hello(heavy.sock);
 	assert_true(slow >= 0);
 	assert_int_equal(harness_send_watch(slow, 1, pids, 1, 100000000u, 1), 0);
 
-	int fast = harness_hello(the_daemon.sock);
+	int fast = harness_hello(heavy.sock);
 	assert_true(fast >= 0);
 	assert_int_equal(harness_send_watch(fast, 2, pids, 1, 200000000u, 0), 0);
 	assert_int_equal(recv_event(fast, "started", 5000), 1);
@@ -197,7 +208,7 @@ static void test_slow_reader(void **state)
 		samples += rc;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 	} while (t1.tv_sec - t0.tv_sec < 10);
-	long rss1 = harness_rss_kb(the_daemon.pid);
+	long rss1 = harness_rss_kb(heavy.pid);
 	print_message("fast client: %d samples in 10 s; rmond anonymous RSS %ld -> %ld kB\n",
 	              samples, rss0, rss1);
 	assert_true(samples >= 30);                 /* 5 per second asked */
@@ -231,17 +242,16 @@ static void test_slow_reader(void **state)
 static void test_lagged(void **state)
 {
 	(void)state;
-	const char *argv[] = { "spinner", "2000", "0", NULL };
+	const char *argv[] = { "spinner", "200", "0", NULL };
 	pid_t spin = harness_spawn_helper(argv);
 	assert_true(spin > 0);
 	int32_t pids[1] = { spin };
-	int fd = harness_hello(the_daemon.sock);
+	int fd = harness_hello(heavy.sock);
 	assert_true(fd >= 0);
 	assert_int_equal(harness_send_watch(fd, 9, pids, 1, 100000000u, 1), 0);
-	/* The first sample has every thread (~480 KB), and each thread wakes
-	 * once a second, so the changes are as big each second: the socket
-	 * buffers and the 256 KiB budget fill at once; the stuck timeout (3 s)
-	 * counts from then */
+	/* ~48 KB a sample (every thread, every tick, on this daemon), 10 a
+	 * second: the socket buffers and the 256 KiB budget fill in about
+	 * 1.4 s; the stuck timeout (3 s) counts from then */
 	usleep(2400000);
 	uint64_t lost = 0;
 	int after = 0;
