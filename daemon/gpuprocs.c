@@ -88,6 +88,8 @@ static bool is_drm_pid(const struct gpuprocs_item *it, const void *arg)
 
 static int append(const struct gpuprocs_item *items, unsigned n)
 {
+	if (n == 0)
+		return 0;   /* (memcpy's pointers may not be NULL, even for 0 bytes) */
 	if (gp.n + n > gp.cap) {
 		unsigned cap = gp.cap ? gp.cap : 32;
 		while (cap < gp.n + n)

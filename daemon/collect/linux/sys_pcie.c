@@ -518,7 +518,9 @@ int pcie_gpus_read(int sysfd, const struct pcie_gpu_list *prev, struct pcie_gpu_
 			continue;
 		}
 		struct pcie_gpu *g = &out->gpu[out->n++];
-		snprintf(g->bdf, sizeof g->bdf, "%s", de->d_name);
+		size_t len = strnlen(de->d_name, sizeof g->bdf - 1);   /* is_bdf: it fits */
+		memcpy(g->bdf, de->d_name, len);
+		g->bdf[len] = '\0';
 		g->class_code = cls;
 		if (read_hex(sysfd, de->d_name, "vendor", &g->vendor) < 0)
 			g->vendor = 0;
