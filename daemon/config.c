@@ -653,6 +653,37 @@ static int cfg_parse_match(struct cfg_parser *P, const char *rpath, const yaml_e
 	return 0;
 }
 
+/* The next key of a list entry's mapping at path (keys from names,
+ * listed as expect in errors; seen: the keys so far, a bit each): 1 and
+ * *idx, 0 at the mapping's end, or -EINVAL (unknown, duplicate, not a
+ * name). */
+static int cfg_entry_key(struct cfg_parser *P, const char *path, const char *const *names,
+			 const char *expect, unsigned *seen, int *idx)
+{
+	yaml_event_t key;
+	int rc = cfg_next(P, &key);
+	if (rc < 0)
+		return rc;
+	if (key.type == YAML_MAPPING_END_EVENT) {
+		yaml_event_delete(&key);
+		return 0;
+	}
+	int i = key.type == YAML_SCALAR_EVENT ? names_find(names, &key) : -1;
+	if (key.type != YAML_SCALAR_EVENT)
+		rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
+			       event_what(&key));
+	else if (i < 0)
+		rc = cfg_unknown_name(P, path, &key, expect);
+	else if (*seen & (1u << i))
+		rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, names[i]);
+	yaml_event_delete(&key);
+	if (rc < 0)
+		return rc;
+	*seen |= 1u << i;
+	*idx = i;
+	return 1;
+}
+
 /* Rule idx of the list at kpath; start is its first event.  Earlier rules
  * are in rules[0..idx). */
 static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
@@ -670,26 +701,13 @@ static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
 	r->line = (unsigned)start->start_mark.line + 1;
 	r->col = (unsigned)start->start_mark.column + 1;
 	for (;;) {
-		yaml_event_t key, val;
-		int rc = cfg_next(P, &key);
-		if (rc < 0)
-			return rc;
-		if (key.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&key);
+		yaml_event_t val;
+		int i, rc = cfg_entry_key(P, path, rule_keys, "name, match, category", &seen, &i);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
 			break;
 		}
-		int i = key.type == YAML_SCALAR_EVENT ? names_find(rule_keys, &key) : -1;
-		if (key.type != YAML_SCALAR_EVENT)
-			rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
-				       event_what(&key));
-		else if (i < 0)
-			rc = cfg_unknown_name(P, path, &key, "name, match, category");
-		else if (seen & (1u << i))
-			rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, rule_keys[i]);
-		yaml_event_delete(&key);
-		if (rc < 0)
-			return rc;
-		seen |= 1u << i;
 		snprintf(kp, sizeof kp, "%s.%s", path, rule_keys[i]);
 		if ((rc = cfg_next(P, &val)) < 0)
 			return rc;
@@ -820,26 +838,13 @@ static int cfg_parse_stats_file(struct cfg_parser *P, const char *kpath, unsigne
 	f->line = (unsigned)start->start_mark.line + 1;
 	f->col = (unsigned)start->start_mark.column + 1;
 	for (;;) {
-		yaml_event_t key, val;
-		int rc = cfg_next(P, &key);
-		if (rc < 0)
-			return rc;
-		if (key.type == YAML_MAPPING_END_EVENT) {
-			yaml_event_delete(&key);
+		yaml_event_t val;
+		int i, rc = cfg_entry_key(P, path, stats_file_keys, "path, gpu", &seen, &i);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
 			break;
 		}
-		int i = key.type == YAML_SCALAR_EVENT ? names_find(stats_file_keys, &key) : -1;
-		if (key.type != YAML_SCALAR_EVENT)
-			rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
-				       event_what(&key));
-		else if (i < 0)
-			rc = cfg_unknown_name(P, path, &key, "path, gpu");
-		else if (seen & (1u << i))
-			rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, stats_file_keys[i]);
-		yaml_event_delete(&key);
-		if (rc < 0)
-			return rc;
-		seen |= 1u << i;
 		snprintf(kp, sizeof kp, "%s.%s", path, stats_file_keys[i]);
 		if ((rc = cfg_next(P, &val)) < 0)
 			return rc;

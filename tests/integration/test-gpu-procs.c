@@ -42,42 +42,27 @@ static pid_t spin = -1;
 static void fake_config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fake_config(const char *fmt, ...)
 {
-	char tmp[420];
+	char text[1024];
 	va_list ap;
-	snprintf(tmp, sizeof tmp, "%s.tmp", fake_cfg);
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	fclose(f);
-	assert_int_equal(rename(tmp, fake_cfg), 0);
+	assert_int_equal(harness_replace_file(fake_cfg, text), 0);
 }
 
 static int start_daemon(void **state)
 {
-	char lib[400], cmd[1200], cfg[400], src[300];
+	char cfg[400], text[512];
 	(void)state;
 	harness_init(&the_daemon);
-	snprintf(src, sizeof src, "%s/tests/fakenvml/fake-nvml.c",
-	         getenv("RMON_SRCDIR") ? getenv("RMON_SRCDIR") : ".");
-	snprintf(lib, sizeof lib, "%s/libnvidia-ml-fake.so", the_daemon.dir);
-	snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s'", lib, src);
-	if (system(cmd) != 0)
-		return -1;
 	const char *argv[] = { "spinner", "1", "0", "120", NULL };
 	spin = harness_spawn_helper(argv);
 	if (spin <= 0)
 		return -1;
-	snprintf(fake_cfg, sizeof fake_cfg, "%s/fake-nvml.cfg", the_daemon.dir);
-	fake_config(GPU0 "proc 0 %d 1073741824\n", (int)spin);
-	setenv("FAKE_NVML_CONFIG", fake_cfg, 1);
-	snprintf(cfg, sizeof cfg, "%s/rmond.yaml", the_daemon.dir);
-	FILE *f = fopen(cfg, "w");
-	if (!f)
+	snprintf(text, sizeof text, GPU0 "proc 0 %d 1073741824\n", (int)spin);
+	if (harness_fake_nvml(&the_daemon, text, NULL, fake_cfg, sizeof fake_cfg, cfg,
+	                      sizeof cfg) < 0)
 		return -1;
-	fprintf(f, "gpu:\n  nvidia:\n    library: '%s'\n", lib);
-	fclose(f);
 	const char *extra[] = { "--config", cfg, "--memory", NULL };
 	return harness_start(&the_daemon, extra);
 }

@@ -24,13 +24,7 @@ static char fake_cfg[400];
 /* The fake re-reads its config when the file changes: replace it whole. */
 static void fake_config(const char *text)
 {
-	char tmp[420];
-	snprintf(tmp, sizeof tmp, "%s.tmp", fake_cfg);
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(rename(tmp, fake_cfg), 0);
+	assert_int_equal(harness_replace_file(fake_cfg, text), 0);
 }
 
 static const char *const two_gpus =
@@ -43,24 +37,12 @@ static const char *const two_gpus =
 
 static int start_daemon(void **state)
 {
-	char lib[400], cmd[1200], cfg[400], src[300];
+	char cfg[400];
 	(void)state;
 	harness_init(&the_daemon);
-	snprintf(src, sizeof src, "%s/tests/fakenvml/fake-nvml.c",
-	         getenv("RMON_SRCDIR") ? getenv("RMON_SRCDIR") : ".");
-	snprintf(lib, sizeof lib, "%s/libnvidia-ml-fake.so", the_daemon.dir);
-	snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s'", lib, src);
-	if (system(cmd) != 0)
+	if (harness_fake_nvml(&the_daemon, two_gpus, NULL, fake_cfg, sizeof fake_cfg, cfg,
+	                      sizeof cfg) < 0)
 		return -1;
-	snprintf(fake_cfg, sizeof fake_cfg, "%s/fake-nvml.cfg", the_daemon.dir);
-	fake_config(two_gpus);
-	setenv("FAKE_NVML_CONFIG", fake_cfg, 1);
-	snprintf(cfg, sizeof cfg, "%s/rmond.yaml", the_daemon.dir);
-	FILE *f = fopen(cfg, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "gpu:\n  nvidia:\n    library: '%s'\n", lib);
-	fclose(f);
 	const char *extra[] = { "--config", cfg, "--memory", NULL };
 	if (harness_start(&the_daemon, extra) < 0)
 		return -1;
