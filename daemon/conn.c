@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +53,41 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof c->srv->readbuf;
 }
 
+/* Open streams following each source's ticks (loop thread), and the
+ * resulting mask the sampling threads read. */
+static unsigned tick_streams[CONN_TICK__N];
+static _Atomic unsigned ticks_wanted;
+
+unsigned conn_ticks_wanted(void)
+{
+	return atomic_load_explicit(&ticks_wanted, memory_order_relaxed);
+}
+
+static void count_ticks(const struct stream *st, int delta)
+{
+	unsigned want = 0;
+	for (unsigned i = 0; i < CONN_TICK__N; i++) {
+		if (st->ops->ticks & (1u << i))
+			tick_streams[i] = (unsigned)((int)tick_streams[i] + delta);
+		if (tick_streams[i])
+			want |= 1u << i;
+	}
+	atomic_store_explicit(&ticks_wanted, want, memory_order_relaxed);
+}
+
+static void free_stream(struct stream *st)
+{
+	count_ticks(st, -1);
+	st->ops->free(st);
+}
+
 static void on_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 	while (c->streams) {
 		struct stream *st = c->streams;
 		c->streams = st->next;
-		st->ops->free(st);
+		free_stream(st);
 	}
 	frame_reader_free(&c->fr);
 	free(c);
@@ -192,6 +221,7 @@ void conn_add_stream(struct conn *c, struct stream *st)
 	st->next = c->streams;
 	c->streams = st;
 	c->nstreams++;
+	count_ticks(st, +1);
 }
 
 struct stream *conn_find_stream(struct conn *c, uint64_t id)
@@ -208,7 +238,7 @@ void conn_remove_stream(struct conn *c, struct stream *st)
 		if (*pp == st) {
 			*pp = st->next;
 			c->nstreams--;
-			st->ops->free(st);
+			free_stream(st);
 			return;
 		}
 }

@@ -38,7 +38,16 @@ struct stream_ops {
 	void (*free)(struct stream *st);
 	/* Called by cancel: send the final reply; the stream is then freed. */
 	void (*cancel)(struct stream *st, struct conn *c);
+	/* Whose ticks on_tick follows (CONN_TICK_*): a sampling thread wakes
+	 * the loop only while some open stream follows it. */
+	unsigned ticks;
 };
+
+enum { CONN_TICK_HOST = 1u << 0, CONN_TICK_PROCS = 1u << 1, CONN_TICK_GPU = 1u << 2,
+       CONN_TICK_EGPU = 1u << 3, CONN_TICK__N = 4 };
+
+/* The CONN_TICK_* bits some open stream follows.  Any thread. */
+unsigned conn_ticks_wanted(void);
 
 struct stream {
 	struct stream *next;

@@ -704,6 +704,7 @@ int egpu_start(struct egpu *e, struct ring *ring, void (*on_tick)(void *), void 
 	int rc = pthread_create(&e->thread, NULL, egpu_main, e);
 	if (rc)
 		return -rc;
+	pthread_setname_np(e->thread, "rmond-egpu");   /* top -H, ps -L, perf */
 	e->started = true;
 	return 0;
 }

@@ -472,6 +472,7 @@ int gpu_start(struct gpu *g, struct ring *ring, void (*on_tick)(void *), void *a
 	int rc = pthread_create(&g->thread, NULL, gpu_main, g);
 	if (rc)
 		return -rc;
+	pthread_setname_np(g->thread, "rmond-gpu");   /* top -H, ps -L, perf */
 	g->started = true;
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "conn.h"
 #include "gpuprocs.h"
 #include "proto.h"
 #include "log.h"
@@ -255,9 +256,32 @@ static void on_tick_async(uv_async_t *h)
 	server_on_tick(&((struct rmond *)h->data)->server);
 }
 
-static void on_sampler_tick(void *arg)
+/* A sampling thread committed a tick: wake the loop for the streams that
+ * follow it, if any (with none, the loop sleeps through the ticks). */
+static void wake_loop(void *arg, unsigned source)
 {
-	uv_async_send(&((struct rmond *)arg)->tick_async);
+	if (conn_ticks_wanted() & source)
+		uv_async_send(&((struct rmond *)arg)->tick_async);
+}
+
+static void on_host_tick(void *arg)
+{
+	wake_loop(arg, CONN_TICK_HOST);
+}
+
+static void on_procs_tick(void *arg)
+{
+	wake_loop(arg, CONN_TICK_PROCS);
+}
+
+static void on_gpu_tick(void *arg)
+{
+	wake_loop(arg, CONN_TICK_GPU);
+}
+
+static void on_egpu_tick(void *arg)
+{
+	wake_loop(arg, CONN_TICK_EGPU);
 }
 
 static void stop_daemon(struct rmond *d, const char *why)
@@ -397,7 +421,7 @@ static int start_procs(struct rmond *d, const struct collect_env *env)
 		d->procs = NULL;
 		return 0;
 	}
-	if (procs_start(d->procs, d->ring, on_sampler_tick, d) < 0) {
+	if (procs_start(d->procs, d->ring, on_procs_tick, d) < 0) {
 		procs_close(d->procs);
 		d->procs = NULL;
 		return -1;
@@ -458,7 +482,7 @@ static int start(struct rmond *d, int report_fd)
 	watch_signal(d, &d->sig_term, SIGTERM);
 	watch_signal(d, &d->sig_int, SIGINT);
 	watch_signal(d, &d->sig_hup, SIGHUP);
-	if (sampler_start(&d->sampler, d->ring, on_sampler_tick, d) < 0) {
+	if (sampler_start(&d->sampler, d->ring, on_host_tick, d) < 0) {
 		report(report_fd, "-cannot start the sampler thread");
 		return -1;
 	}
@@ -466,11 +490,11 @@ static int start(struct rmond *d, int report_fd)
 		report(report_fd, "-cannot start the process thread");
 		return -1;
 	}
-	if (d->gpu && gpu_start(d->gpu, d->ring, on_sampler_tick, d) < 0) {
+	if (d->gpu && gpu_start(d->gpu, d->ring, on_gpu_tick, d) < 0) {
 		report(report_fd, "-cannot start the GPU thread");
 		return -1;
 	}
-	if (egpu_start(d->egpu, d->ring, on_sampler_tick, d) < 0) {
+	if (egpu_start(d->egpu, d->ring, on_egpu_tick, d) < 0) {
 		report(report_fd, "-cannot start the eGPU link thread");
 		return -1;
 	}

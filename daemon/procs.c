@@ -400,6 +400,7 @@ int procs_start(struct procs *p, struct ring *ring, void (*on_tick)(void *), voi
 	int rc = pthread_create(&p->thread, NULL, procs_main, p);
 	if (rc)
 		return -rc;
+	pthread_setname_np(p->thread, "rmond-procs");   /* top -H, ps -L, perf */
 	p->started = true;
 	return 0;
 }

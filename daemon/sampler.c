@@ -171,6 +171,7 @@ int sampler_start(struct sampler *s, struct ring *ring, void (*on_tick)(void *),
 	int rc = pthread_create(&s->thread, NULL, sampler_main, s);
 	if (rc != 0)
 		return -rc;
+	pthread_setname_np(s->thread, "rmond-sampler");   /* top -H, ps -L, perf */
 	s->started = 1;
 	return 0;
 }

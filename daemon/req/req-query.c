@@ -348,7 +348,7 @@ static void query_cancel(struct stream *st, struct conn *c)
 	reply_send(c, &r, q->base.id);
 }
 
-static const struct stream_ops query_ops = { query_pump, NULL, query_free, query_cancel };
+static const struct stream_ops query_ops = { query_pump, NULL, query_free, query_cancel, 0 };
 
 /* since/until/step/agg; sends bad_args and returns -1 on error. */
 static int parse_range(struct conn *c, const struct msg_request *req, struct query *q)

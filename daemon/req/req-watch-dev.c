@@ -180,7 +180,8 @@ static void dev_cancel(struct stream *st, struct conn *c)
 	w->done = true;
 }
 
-static const struct stream_ops dev_ops = { dev_pump, dev_on_tick, dev_free, dev_cancel };
+static const struct stream_ops dev_ops = { dev_pump, dev_on_tick, dev_free, dev_cancel,
+                                           CONN_TICK_GPU | CONN_TICK_EGPU };
 
 /* The devices there are: bit per index.  GPUs are the GPU thread's (a lost
  * one keeps its index); GPU links are those of the newest egpu tick. */

@@ -316,7 +316,8 @@ static void watch_cancel(struct stream *st, struct conn *c)
 	watch_view_free(&v);
 }
 
-static const struct stream_ops watch_ops = { watch_pump, watch_on_tick, watch_free, watch_cancel };
+static const struct stream_ops watch_ops = { watch_pump, watch_on_tick, watch_free, watch_cancel,
+                                             CONN_TICK_PROCS };
 
 /* pids, children, threads, interval, run, label → spec; -1 after bad_args. */
 static int parse_watch(struct conn *c, const struct msg_request *req, struct watch_stream *w)
