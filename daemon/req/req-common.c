@@ -103,6 +103,24 @@ static uint64_t committed_ns(enum rm_kind kind)
 	return st.last_tick_ns;
 }
 
+void *req_stream_new(struct conn *c, const struct msg_request *req, size_t size,
+                     const struct stream_ops *ops)
+{
+	if (conn_find_stream(c, req->id)) {
+		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "a stream with id %llu already runs",
+		                (unsigned long long)req->id);
+		return NULL;
+	}
+	struct stream *st = calloc(1, size);
+	if (!st) {
+		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	st->id = req->id;
+	st->ops = ops;
+	return st;
+}
+
 static bool thread_ended(const struct rm_rec *r)
 {
 	return rec_has(r, RM_THREAD_STATE) && r->v[RM_THREAD_STATE] == 'X';

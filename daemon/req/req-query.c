@@ -403,23 +403,13 @@ static int parse_range(struct conn *c, const struct msg_request *req, struct que
 
 static void query_exec(struct conn *c, const struct msg_request *req)
 {
-	struct query *q = calloc(1, sizeof *q);
-	if (!q) {
-		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "out of memory");
+	struct query *q = req_stream_new(c, req, sizeof *q, &query_ops);
+	if (!q)
 		return;
-	}
 	if (req_parse_selectors(c, req, q->sels, &q->nsels) < 0 || parse_range(c, req, q) < 0) {
 		free(q);
 		return;
 	}
-	if (conn_find_stream(c, req->id)) {
-		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "a stream with id %llu already runs",
-		                (unsigned long long)req->id);
-		free(q);
-		return;
-	}
-	q->base.id = req->id;
-	q->base.ops = &query_ops;
 	next_pass(q);
 	conn_add_stream(c, &q->base);
 	conn_pump(c);

@@ -300,22 +300,13 @@ bool req_watch_dev_wanted(const struct msg_request *req)
 
 void req_watch_dev_exec(struct conn *c, const struct msg_request *req)
 {
-	if (conn_find_stream(c, req->id)) {
-		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "a stream with id %llu already runs",
-		                (unsigned long long)req->id);
+	struct dev_stream *w = req_stream_new(c, req, sizeof *w, &dev_ops);
+	if (!w)
 		return;
-	}
-	struct dev_stream *w = calloc(1, sizeof *w);
-	if (!w) {
-		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "out of memory");
-		return;
-	}
 	if (parse_dev(c, req, w) < 0) {
 		free(w);
 		return;
 	}
-	w->base.id = req->id;
-	w->base.ops = &dev_ops;
 	w->start_rt = clock_rt_ns();
 	int lane = req_lane(RM_KIND_EVENT);
 	w->event_next = lane >= 0 ? ring_head(the_rmond.ring, (unsigned)lane) : 0;

@@ -385,16 +385,9 @@ static void watch_exec(struct conn *c, const struct msg_request *req)
 		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "process tracking is not available on this machine");
 		return;
 	}
-	if (conn_find_stream(c, req->id)) {
-		conn_send_error(c, req->id, PROTO_ERR_BAD_ARGS, "a stream with id %llu already runs",
-		                (unsigned long long)req->id);
+	struct watch_stream *w = req_stream_new(c, req, sizeof *w, &watch_ops);
+	if (!w)
 		return;
-	}
-	struct watch_stream *w = calloc(1, sizeof *w);
-	if (!w) {
-		conn_send_error(c, req->id, PROTO_ERR_INTERNAL, "out of memory");
-		return;
-	}
 	if (parse_watch(c, req, w) < 0) {
 		free(w);
 		return;
@@ -407,8 +400,6 @@ static void watch_exec(struct conn *c, const struct msg_request *req)
 		free(w);
 		return;
 	}
-	w->base.id = req->id;
-	w->base.ops = &watch_ops;
 	w->mark_next = req_lane(RM_KIND_MARK) >= 0 ?
 	               ring_head(the_rmond.ring, (unsigned)req_lane(RM_KIND_MARK)) : 0;
 	watch_totals_init(&w->totals, clock_rt_ns());

@@ -19,6 +19,12 @@ int req_parse_selectors(struct conn *c, const struct msg_request *req,
 /* Pack one record as a map: ts, key (keyed kinds), each present field. */
 void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r);
 
+/* A new stream of size bytes (zeroed; struct stream first) for req, its id
+ * and ops set, not yet added; NULL when a stream with that id already runs
+ * on c or memory ran out (the error is sent). */
+void *req_stream_new(struct conn *c, const struct msg_request *req, size_t size,
+                     const struct stream_ops *ops);
+
 /* The records of a kind from its newest committed tick, in ring order, in
  * a malloc'd array the caller frees.  Returns how many (0, *out NULL, when
  * the lane is empty or absent).  Threads: the newest record of each

@@ -180,6 +180,36 @@ static int recv_event(int fd, const char *ev, int timeout_ms)
 	return rc < 0 ? -1 : match;
 }
 
+/* A second stream with the id of one that runs is refused; the first one
+ * goes on. */
+static void test_duplicate_stream_id(void **state)
+{
+	(void)state;
+	int32_t pids[1] = { (int32_t)getpid() };
+	int fd = harness_hello(the_daemon.sock);
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send_watch(fd, 7, pids, 1, 200000000u, 0), 0);
+	assert_int_equal(recv_event(fd, "started", 5000), 1);
+	assert_int_equal(harness_send_watch(fd, 7, pids, 1, 200000000u, 0), 0);
+	bool refused = false;
+	for (int i = 0; i < 20 && !refused; i++) {   /* samples of the first may come between */
+		msgpack_zone z;
+		struct msg_reply rep;
+		msgpack_zone_init(&z, 65536);
+		assert_int_equal(harness_recv(fd, &z, &rep, 5000), 0);
+		if (!rep.is_event) {
+			assert_false(rep.ok);
+			assert_string_equal(rep.err_code, "bad_args");
+			assert_non_null(strstr(rep.err_msg, "already runs"));
+			refused = true;
+		}
+		msgpack_zone_destroy(&z);
+	}
+	assert_true(refused);
+	assert_int_equal(recv_event(fd, "sample", 5000), 1);   /* the first goes on */
+	close(fd);
+}
+
 /* A client that never reads its stream: the daemon's memory stays within
  * its budget, another client keeps getting samples, and the stuck one is
  * closed after the stuck timeout. */
@@ -367,6 +397,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch_hot_threads),
+		cmocka_unit_test(test_duplicate_stream_id),
 		cmocka_unit_test(test_run_exit_status),
 		cmocka_unit_test(test_run_counts_short_children),
 		cmocka_unit_test(test_mark_and_top),
