@@ -307,6 +307,15 @@ static enum gpu_state tick_nvml(struct gpu *g, struct gpu_dev *d, unsigned flags
 {
 	struct nvml_dev_sample s;
 	struct rm_rec r;
+	/* A runtime-suspended GPU (its PCI address known from an earlier
+	 * sample) is not asked: any NVML query would wake it.  Like a
+	 * sleeping amdgpu card it gets a record with nothing read. */
+	if (collect_pci_suspended(g->sysfd, d->info.pci)) {
+		d->have_tp = d->have_replay = false;
+		rec_begin(d, rt, d->info.name, &r);
+		push(g, &r);
+		return GPU_STATE_SLEEPING;
+	}
 	int rc = nvml_sample(g->nv, d->src, flags, &s);
 	if (rc == -ENODEV)
 		return GPU_STATE_LOST;

@@ -74,4 +74,11 @@ struct collector {
 extern const struct collector *const collect_platform[];
 extern const unsigned collect_platform_count;
 
+/* Is the PCI device bdf ("0000:3b:00.0") runtime-suspended, under the
+ * sysfs root dirfd?  A query to its driver would wake it (NVML does, and
+ * an open handle keeps it awake: laptops lose watts), so a sleeping GPU is
+ * reported as such and left alone.  0 when awake, unknown or no runtime
+ * PM (SOURCES §4.3). */
+int collect_pci_suspended(int sysfd, const char *bdf);
+
 #endif

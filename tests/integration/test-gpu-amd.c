@@ -250,6 +250,24 @@ static void test_nvml_then_amdgpu(void **state)
 	assert_non_null(strstr(out, "1   amdgpu AMD Radeon PRO W7900"));
 }
 
+/* A runtime-suspended NVIDIA GPU (the fake's gpu 0 is at 0000:10:00.0)
+ * is not asked, its record has no readings and status says sleeping; awake
+ * again, it is sampled again. */
+static void test_nvml_sleeping(void **state)
+{
+	char err[4096];
+	(void)state;
+	assert_true(UNTIL("gpu:0.util_pct 55", "get", "gpu:*.util_pct"));
+	assert_int_equal(sh("mkdir -p '%s/sys/bus/pci/devices/0000:10:00.0/power'", the_daemon.dir), 0);
+	put("sys/bus/pci/devices/0000:10:00.0/power/runtime_status", "suspended\n");
+	assert_true(UNTIL("gpu:0.util_pct -", "get", "gpu:*.util_pct"));
+	assert_int_equal(ctl("status", "--json"), 0);
+	assert_non_null(strstr(out, "{\"index\":0,\"driver\":\"nvml\""));
+	assert_true(UNTIL("\"state\":\"sleeping\"", "status", "--json"));
+	put("sys/bus/pci/devices/0000:10:00.0/power/runtime_status", "active\n");
+	assert_true(UNTIL("gpu:0.util_pct 55", "get", "gpu:*.util_pct"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest amd[] = {
@@ -260,6 +278,7 @@ int main(void)
 	};
 	const struct CMUnitTest both[] = {
 		cmocka_unit_test(test_nvml_then_amdgpu),
+		cmocka_unit_test(test_nvml_sleeping),
 	};
 	int failed = cmocka_run_group_tests_name("gpu-amd", amd, start_amd_only, stop);
 	failed += cmocka_run_group_tests_name("gpu-nvml-amd", both, start_with_nvml, stop);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,4 +84,14 @@ int linux_dir_numbers(int dirfd, const char *path, const char *prefix, const cha
 	qsort(v, n, sizeof *v, linux_cmp_uint);
 	*out = v;
 	return (int)n;
+}
+
+int linux_runtime_suspended(int sysfd, const char *devdir)
+{
+	char path[512], buf[32];
+	int n = snprintf(path, sizeof path, "%s/power/runtime_status", devdir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return 0;
+	ssize_t len = readfile_at(sysfd, path, buf, sizeof buf);
+	return len >= 7 && memcmp(buf, "suspend", 7) == 0;
 }

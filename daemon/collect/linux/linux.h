@@ -37,6 +37,11 @@ extern const struct collector proc_pressure_collector;
 extern const struct collector proc_diskstats_collector;
 extern const struct collector proc_net_dev_collector;
 
+/* devdir/power/runtime_status (devdir relative to the sysfs root dirfd)
+ * says "suspended" or "suspending": 1, else 0 (also with no such file).
+ * The file is a software field: reading it wakes nothing. */
+int linux_runtime_suspended(int sysfd, const char *devdir);
+
 /* ---- counters and time ------------------------------------------------ */
 
 /* Seconds between two ticks, or 0 when time did not move forward. */

@@ -1,6 +1,9 @@
 /* The Linux collectors, in the order a tick runs them. */
 #include "linux.h"
 
+#include <stdio.h>
+#include <string.h>
+
 const struct collector *const collect_platform[] = {
 	/* cpufreq and thermal first: they leave per-CPU values on the
 	 * cpuboard for proc_stat's cpu records of the same tick. */
@@ -17,3 +20,12 @@ const struct collector *const collect_platform[] = {
 
 const unsigned collect_platform_count =
 	sizeof collect_platform / sizeof collect_platform[0];
+
+int collect_pci_suspended(int sysfd, const char *bdf)
+{
+	char dev[64];
+	if (sysfd < 0 || !bdf[0] || strchr(bdf, '/') || strstr(bdf, ".."))
+		return 0;
+	snprintf(dev, sizeof dev, "bus/pci/devices/%s", bdf);
+	return linux_runtime_suspended(sysfd, dev);
+}

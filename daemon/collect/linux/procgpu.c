@@ -28,6 +28,7 @@
 
 #include "clock.h"
 #include "drm_fdinfo.h"
+#include "linux.h"
 #include "proctab_linux.h"
 #include "readfile.h"
 
@@ -282,12 +283,11 @@ static void client_add(struct procgpu *pg, unsigned *ncur, int fd)
  * nothing.  No file (no runtime PM, a fixture): awake. */
 static bool asleep(struct procgpu *pg, const char *node)
 {
-	char path[96], buf[32];
+	char dev[96];
 	if (!node[0] || strchr(node, '/') || strstr(node, ".."))
 		return false;
-	snprintf(path, sizeof path, "class/drm/%s/device/power/runtime_status", node);
-	ssize_t n = readfile_at(pg->sysfd, path, buf, sizeof buf);
-	return n >= 9 && memcmp(buf, "suspended", 9) == 0;
+	snprintf(dev, sizeof dev, "class/drm/%s/device", node);
+	return linux_runtime_suspended(pg->sysfd, dev);
 }
 
 /* Read the kept fds' fdinfo into pg->cur.  -ESTALE when one of them is
