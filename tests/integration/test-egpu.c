@@ -355,13 +355,15 @@ static void test_unplug_replug(void **state)
 	assert_true(line_has("Razer Core X Chroma", "disconnected"));
 
 	/* plugged in: the router first (its PCIe tunnel comes once it is
-	 * authorized), then the GPU behind it.  The router's directory
-	 * appears whole (copied aside, then renamed), and the rest of the
-	 * tree is copied without overwriting what is there: a tick must not
-	 * see a half-written router (no speed files), as no kernel shows one. */
+	 * authorized), then the GPU behind it.  Each directory appears whole
+	 * (copied aside, then renamed), and the rest of the tree (the bus
+	 * links) is copied without overwriting what is there: a tick must not
+	 * see a half-written router or GPU, as no kernel shows one. */
 	since_now(since, sizeof since);
 	sh("cp -a '%s/" ROUTER_DIR "' '%s/" ROUTER_DIR ".new' && mv '%s/" ROUTER_DIR ".new' '%s/"
-	   ROUTER_DIR "' && cp -an '%s/.' '%s/'", fixture, sys_dir, sys_dir, sys_dir, fixture, sys_dir);
+	   ROUTER_DIR "' && cp -a '%s/" GPU_DIR "' '%s/" GPU_DIR ".new' && mv '%s/" GPU_DIR ".new' '%s/"
+	   GPU_DIR "' && cp -an '%s/.' '%s/'", fixture, sys_dir, sys_dir, sys_dir, fixture, sys_dir,
+	   sys_dir, sys_dir, fixture, sys_dir);
 	wait_event(since, "egpu 1 reconnected: Razer Core X Chroma");
 	wait_event(since, "link up: Razer Core X Chroma (0-1)");   /* maybe a tick apart */
 	ev = events_since(since);
