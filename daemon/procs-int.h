@@ -56,6 +56,10 @@ struct procs {
 	struct procs_stats stats;      /* (L) */
 
 	/* procs thread only */
+#define PROCS_COST_TICKS 100
+	uint64_t cost[PROCS_COST_TICKS];   /* the last ticks' CPU ns, a ring */
+	uint64_t cost_sum;
+	unsigned cost_at, cost_n;
 	int32_t *tracked;
 	unsigned ntracked, captracked;
 	uint64_t tick_rt_ns;

@@ -290,7 +290,15 @@ static void tracked_tick(struct procs *p, bool pss_due)
 	p->stats.last_tick_rt_ns = p->tick_rt_ns;
 	p->stats.tracked = p->ntracked;
 	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-	p->stats.tick_cpu_ns = p->stats.tick_cpu_ns ? (p->stats.tick_cpu_ns * 7 + cpu) / 8 : cpu;
+	/* the mean of the last PROCS_COST_TICKS ticks: the 1 s full passes and
+	 * the 5 s thread sweeps weigh what they cost (an average that decays
+	 * fast would show a sweep's spike or hide it, by the moment) */
+	p->cost_sum += cpu - p->cost[p->cost_at];
+	p->cost[p->cost_at] = cpu;
+	p->cost_at = (p->cost_at + 1) % PROCS_COST_TICKS;
+	if (p->cost_n < PROCS_COST_TICKS)
+		p->cost_n++;
+	p->stats.tick_cpu_ns = p->cost_sum / p->cost_n;
 	pthread_mutex_unlock(&p->lock);
 }
 

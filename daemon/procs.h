@@ -119,7 +119,7 @@ struct procs_stats {
 	uint64_t scans, tracked_ticks, missed;
 	uint64_t last_tick_rt_ns;             /* the newest committed tracked tick */
 	unsigned processes, tracked, watches;
-	uint64_t scan_cpu_ns, tick_cpu_ns;   /* last scan, mean tracked tick */
+	uint64_t scan_cpu_ns, tick_cpu_ns;   /* last scan, mean of the last 100 tracked ticks */
 	bool events;                          /* kernel process events available */
 	uint64_t events_lost;
 };
