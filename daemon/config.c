@@ -653,12 +653,42 @@ static int cfg_parse_match(struct cfg_parser *P, const char *rpath, const yaml_e
 	return 0;
 }
 
-/* The next key of a list entry's mapping at path (keys from names,
- * listed as expect in errors; seen: the keys so far, a bit each): 1 and
- * *idx, 0 at the mapping's end, or -EINVAL (unknown, duplicate, not a
- * name). */
+/* names joined with ", " into out: the key list of an error message. */
+static void names_join(const char *const *names, char *out, size_t cap)
+{
+	size_t at = 0;
+	out[0] = '\0';
+	for (unsigned i = 0; names[i] && at < cap; i++) {
+		int n = snprintf(out + at, cap - at, "%s%s", i ? ", " : "", names[i]);
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+}
+
+/* Entry idx of the list at kpath starts with event start: its path
+ * ("kpath[idx]") into path, and a mapping with keys from names is
+ * expected.  *line and *col: where it is.  0 or -EINVAL. */
+static int cfg_entry_begin(struct cfg_parser *P, const char *kpath, unsigned idx,
+			   const yaml_event_t *start, const char *const *names, char *path,
+			   size_t cap, unsigned *line, unsigned *col)
+{
+	char expect[128];
+	snprintf(path, cap, "%s[%u]", kpath, idx);
+	*line = (unsigned)start->start_mark.line + 1;
+	*col = (unsigned)start->start_mark.column + 1;
+	if (start->type == YAML_MAPPING_START_EVENT)
+		return 0;
+	names_join(names, expect, sizeof expect);
+	return cfg_error(P, start->start_mark, "%s: expected a mapping with keys %s, got %s", path,
+			 expect, event_what(start));
+}
+
+/* The next key of a list entry's mapping at path (keys from names; seen:
+ * the keys so far, a bit each): 1 and *idx, 0 at the mapping's end, or
+ * -EINVAL (unknown, duplicate, not a name). */
 static int cfg_entry_key(struct cfg_parser *P, const char *path, const char *const *names,
-			 const char *expect, unsigned *seen, int *idx)
+			 unsigned *seen, int *idx)
 {
 	yaml_event_t key;
 	int rc = cfg_next(P, &key);
@@ -672,9 +702,11 @@ static int cfg_entry_key(struct cfg_parser *P, const char *path, const char *con
 	if (key.type != YAML_SCALAR_EVENT)
 		rc = cfg_error(P, key.start_mark, "%s: keys must be names, got %s", path,
 			       event_what(&key));
-	else if (i < 0)
+	else if (i < 0) {
+		char expect[128];
+		names_join(names, expect, sizeof expect);
 		rc = cfg_unknown_name(P, path, &key, expect);
-	else if (*seen & (1u << i))
+	} else if (*seen & (1u << i))
 		rc = cfg_error(P, key.start_mark, "%s.%s: duplicate key", path, names[i]);
 	yaml_event_delete(&key);
 	if (rc < 0)
@@ -693,16 +725,12 @@ static int cfg_parse_rule(struct cfg_parser *P, const char *kpath, unsigned idx,
 	char path[PATH_MAX_LEN], kp[PATH_MAX_LEN + 16], got[128];
 	yaml_mark_t name_mark = start->start_mark;
 	unsigned seen = 0;
-	snprintf(path, sizeof path, "%s[%u]", kpath, idx);
-	if (start->type != YAML_MAPPING_START_EVENT)
-		return cfg_error(P, start->start_mark, "%s: expected a mapping with keys name, "
-				 "match, category, got %s", path, event_what(start));
 	memset(r, 0, sizeof *r);
-	r->line = (unsigned)start->start_mark.line + 1;
-	r->col = (unsigned)start->start_mark.column + 1;
+	if (cfg_entry_begin(P, kpath, idx, start, rule_keys, path, sizeof path, &r->line, &r->col))
+		return -EINVAL;
 	for (;;) {
 		yaml_event_t val;
-		int i, rc = cfg_entry_key(P, path, rule_keys, "name, match, category", &seen, &i);
+		int i, rc = cfg_entry_key(P, path, rule_keys, &seen, &i);
 		if (rc <= 0) {
 			if (rc < 0)
 				return rc;
@@ -830,16 +858,13 @@ static int cfg_parse_stats_file(struct cfg_parser *P, const char *kpath, unsigne
 	char path[PATH_MAX_LEN], kp[PATH_MAX_LEN + 16];
 	yaml_mark_t gpu_mark = start->start_mark;
 	unsigned seen = 0;
-	snprintf(path, sizeof path, "%s[%u]", kpath, idx);
-	if (start->type != YAML_MAPPING_START_EVENT)
-		return cfg_error(P, start->start_mark, "%s: expected a mapping with keys path, gpu, "
-				 "got %s", path, event_what(start));
 	memset(f, 0, sizeof *f);
-	f->line = (unsigned)start->start_mark.line + 1;
-	f->col = (unsigned)start->start_mark.column + 1;
+	if (cfg_entry_begin(P, kpath, idx, start, stats_file_keys, path, sizeof path, &f->line,
+			    &f->col))
+		return -EINVAL;
 	for (;;) {
 		yaml_event_t val;
-		int i, rc = cfg_entry_key(P, path, stats_file_keys, "path, gpu", &seen, &i);
+		int i, rc = cfg_entry_key(P, path, stats_file_keys, &seen, &i);
 		if (rc <= 0) {
 			if (rc < 0)
 				return rc;
