@@ -357,34 +357,34 @@ static int check(struct nvml *n, unsigned idx, struct nvml_devstate *d, int m, i
 		if (c_ > 0) out->present |= (flag); \
 	} } while (0)
 
-static int read_static(struct nvml *n, unsigned idx, struct nvml_devstate *d)
+/* A string getter (name, UUID) into dst, NUL-terminated whatever NVML
+ * wrote.  0, or -ENODEV when the device is lost. */
+static int read_string(struct nvml *n, unsigned idx, struct nvml_devstate *d, int m, fn_str get,
+		       char *dst, size_t cap, unsigned flag)
 {
 	char buf[NVML_NAME_LEN > NVML_UUID_LEN ? NVML_NAME_LEN : NVML_UUID_LEN];
+	if (!WANT(get, m))
+		return 0;
+	memset(buf, 0, sizeof buf);
+	int c = check(n, idx, d, m, get(d->h, buf, (unsigned)sizeof buf), NULL);
+	if (c < 0)
+		return -ENODEV;
+	if (c > 0) {
+		buf[sizeof buf - 1] = '\0';
+		snprintf(dst, cap, "%s", buf);
+		d->static_present |= flag;
+	}
+	return 0;
+}
+
+static int read_static(struct nvml *n, unsigned idx, struct nvml_devstate *d)
+{
 	int c;
 
 	d->static_present = 0;
-	if (WANT(n->get_name, M_NAME)) {
-		memset(buf, 0, sizeof buf);
-		c = check(n, idx, d, M_NAME, n->get_name(d->h, buf, (unsigned)sizeof buf), NULL);
-		if (c < 0)
-			return -ENODEV;
-		if (c > 0) {
-			buf[sizeof buf - 1] = '\0';
-			snprintf(d->name, sizeof d->name, "%s", buf);
-			d->static_present |= NVML_HAS_NAME;
-		}
-	}
-	if (WANT(n->get_uuid, M_UUID)) {
-		memset(buf, 0, sizeof buf);
-		c = check(n, idx, d, M_UUID, n->get_uuid(d->h, buf, (unsigned)sizeof buf), NULL);
-		if (c < 0)
-			return -ENODEV;
-		if (c > 0) {
-			buf[sizeof buf - 1] = '\0';
-			snprintf(d->uuid, sizeof d->uuid, "%s", buf);
-			d->static_present |= NVML_HAS_UUID;
-		}
-	}
+	if (read_string(n, idx, d, M_NAME, n->get_name, d->name, sizeof d->name, NVML_HAS_NAME) < 0 ||
+	    read_string(n, idx, d, M_UUID, n->get_uuid, d->uuid, sizeof d->uuid, NVML_HAS_UUID) < 0)
+		return -ENODEV;
 	if (WANT(n->get_pci, M_PCI)) {
 		struct nvml_abi_pci_v3 pci;
 		memset(&pci, 0, sizeof pci);
