@@ -177,13 +177,28 @@ unsigned req_latest_window(int lane, uint64_t committed, uint64_t window_ns,
 	uint64_t first = ring_seek_time(ring, (unsigned)lane, from);
 	if (first >= newest)
 		return 0;
-	*out = malloc(sizeof **out * (size_t)(newest - first));
-	unsigned count = 0;
-	for (uint64_t i = first; *out && i < newest; i++)
-		if (ring_read(ring, (unsigned)lane, i, &(*out)[count]) == 0 &&
-		    (*out)[count].ts_ns >= from && (*out)[count].ts_ns <= committed)
+	/* The window can hold many records per key (a busy thread's every
+	 * tick): the buffer is compacted to the newest of each key whenever
+	 * it fills, so it stays about the number of keys, not of records. */
+	unsigned count = 0, cap = newest - first < 1024 ? (unsigned)(newest - first) : 1024;
+	struct rm_rec *v = malloc(sizeof *v * cap);
+	for (uint64_t i = first; v && i < newest; i++) {
+		if (count == cap) {
+			count = req_newest_per_key(v, count);
+			if (count > cap / 2) {
+				struct rm_rec *w = realloc(v, sizeof *v * cap * 2);
+				if (!w)
+					break;
+				v = w;
+				cap *= 2;
+			}
+		}
+		if (ring_read(ring, (unsigned)lane, i, &v[count]) == 0 && v[count].ts_ns >= from &&
+		    v[count].ts_ns <= committed)
 			count++;
-	return req_newest_per_key(*out, count);
+	}
+	*out = v;
+	return v ? req_newest_per_key(v, count) : 0;
 }
 
 unsigned req_lane_since(int lane, uint64_t *next, uint64_t committed, struct rm_rec **out)

@@ -210,6 +210,29 @@ static void test_duplicate_stream_id(void **state)
 	close(fd);
 }
 
+/* `get thread:PID/...` gives each thread once, its newest record, even when
+ * the window holds many per thread: 200 threads read every tick for 1.5 s
+ * are 3000 records (the daemon compacts as it reads). */
+static void test_get_threads_newest(void **state)
+{
+	static char out[1 << 18];
+	char err[4096], pidarg[32], sel[64];
+	(void)state;
+	const char *argv[] = { "spinner", "200", "0", NULL };
+	pid_t spin = harness_spawn_helper(argv);
+	assert_true(spin > 0);
+	snprintf(pidarg, sizeof pidarg, "%d", (int)spin);
+	assert_int_equal(harness_ctl(heavy.sock, out, sizeof out, err, sizeof err, "watch", "--pid",
+	                             pidarg, "--threads", "--json", "--duration", "1500ms", NULL), 0);
+	snprintf(sel, sizeof sel, "thread:%d/*.tid", (int)spin);
+	assert_int_equal(harness_ctl(heavy.sock, out, sizeof out, err, sizeof err, "get", sel, NULL), 0);
+	kill_wait(spin);
+	int lines = 0;
+	for (const char *p = out; (p = strstr(p, "thread:")); p++)
+		lines++;
+	assert_int_equal(lines, 200);
+}
+
 /* A client that never reads its stream: the daemon's memory stays within
  * its budget, another client keeps getting samples, and the stuck one is
  * closed after the stuck timeout. */
@@ -398,6 +421,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch_hot_threads),
 		cmocka_unit_test(test_duplicate_stream_id),
+		cmocka_unit_test(test_get_threads_newest),
 		cmocka_unit_test(test_run_exit_status),
 		cmocka_unit_test(test_run_counts_short_children),
 		cmocka_unit_test(test_mark_and_top),
