@@ -103,6 +103,17 @@ static uint64_t committed_ns(enum rm_kind kind)
 	return st.last_tick_ns;
 }
 
+void req_send_lagged(struct conn *c, uint64_t id, uint64_t *lost)
+{
+	struct reply r;
+	reply_begin(&r);
+	msg_pack_event(&r.pk, id, "lagged");
+	msgpack_pack_map(&r.pk, 1);
+	msg_pack_kv_u64(&r.pk, "lost", *lost);
+	reply_send(c, &r, id);
+	*lost = 0;
+}
+
 void *req_stream_new(struct conn *c, const struct msg_request *req, size_t size,
                      const struct stream_ops *ops)
 {

@@ -62,17 +62,6 @@ static bool due(const struct dev_stream *w, uint64_t ts)
 	return ts > w->sent_ts && ts - w->sent_ts + gap / 2 >= w->interval_ns;
 }
 
-static void send_lagged(struct dev_stream *w, struct conn *c)
-{
-	struct reply r;
-	reply_begin(&r);
-	msg_pack_event(&r.pk, w->base.id, "lagged");
-	msgpack_pack_map(&r.pk, 1);
-	msg_pack_kv_u64(&r.pk, "lost", w->lost);
-	reply_send(c, &r, w->base.id);
-	w->lost = 0;
-}
-
 static void send_sample(struct dev_stream *w, struct conn *c, const struct rm_rec *recs,
                         unsigned n, uint64_t ts)
 {
@@ -142,7 +131,7 @@ static void dev_on_tick(struct stream *st, struct conn *c)
 				w->lost_total++;
 			} else {
 				if (w->lost)
-					send_lagged(w, c);
+					req_send_lagged(c, w->base.id, &w->lost);
 				send_sample(w, c, recs, n, ts);
 			}
 		}

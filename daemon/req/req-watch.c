@@ -225,17 +225,6 @@ static void send_exits(struct watch_stream *w, struct conn *c, const struct watc
 	}
 }
 
-static void send_lagged(struct watch_stream *w, struct conn *c)
-{
-	struct reply r;
-	reply_begin(&r);
-	msg_pack_event(&r.pk, w->base.id, "lagged");
-	msgpack_pack_map(&r.pk, 1);
-	msg_pack_kv_u64(&r.pk, "lost", w->lost);
-	reply_send(c, &r, w->base.id);
-	w->lost = 0;
-}
-
 static void finish(struct watch_stream *w, struct conn *c, const char *reason,
                    const struct watch_view *v)
 {
@@ -275,7 +264,7 @@ static void watch_on_tick(struct stream *st, struct conn *c)
 			if (w->spec.threads && np)   /* consumed only when sent */
 				nt = thread_changes(w, c, &v, ts, &thr);
 			if (w->lost)
-				send_lagged(w, c);
+				req_send_lagged(c, w->base.id, &w->lost);
 			if (np)
 				send_sample(w, c, &v, procs, np, thr, nt, ts);
 			free(procs);

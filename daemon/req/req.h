@@ -19,6 +19,10 @@ int req_parse_selectors(struct conn *c, const struct msg_request *req,
 /* Pack one record as a map: ts, key (keyed kinds), each present field. */
 void req_pack_record(msgpack_packer *pk, enum rm_kind kind, const struct rm_rec *r);
 
+/* A stream's `lagged` event: *lost samples were skipped (the session's
+ * queue was full); *lost is reset. */
+void req_send_lagged(struct conn *c, uint64_t id, uint64_t *lost);
+
 /* A new stream of size bytes (zeroed; struct stream first) for req, its id
  * and ops set, not yet added; NULL when a stream with that id already runs
  * on c or memory ran out (the error is sent). */
