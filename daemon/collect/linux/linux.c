@@ -56,18 +56,26 @@ static int linux_push(unsigned **v, unsigned *n, unsigned *cap, unsigned x)
 	return 0;
 }
 
-int linux_dir_numbers(int dirfd, const char *path, const char *prefix, const char *suffix,
-		      unsigned **out)
+DIR *linux_opendir_at(int dirfd, const char *path)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return NULL;
 	DIR *d = fdopendir(fd);
 	if (!d) {
-		int err = -errno;
+		int e = errno;
 		close(fd);
-		return err;
+		errno = e;
 	}
+	return d;
+}
+
+int linux_dir_numbers(int dirfd, const char *path, const char *prefix, const char *suffix,
+		      unsigned **out)
+{
+	DIR *d = linux_opendir_at(dirfd, path);
+	if (!d)
+		return -errno;
 	unsigned *v = NULL, n = 0, cap = 0;
 	int err = 0;
 	struct dirent *de;

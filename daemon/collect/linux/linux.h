@@ -19,6 +19,7 @@
 #ifndef RMON_COLLECT_LINUX_H
 #define RMON_COLLECT_LINUX_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@ extern const struct collector proc_vmstat_collector;
 extern const struct collector proc_pressure_collector;
 extern const struct collector proc_diskstats_collector;
 extern const struct collector proc_net_dev_collector;
+
+/* opendir of path relative to dirfd (close-on-exec), or NULL with errno. */
+DIR *linux_opendir_at(int dirfd, const char *path);
 
 /* devdir/power/runtime_status (devdir relative to the sysfs root dirfd)
  * says "suspended" or "suspending": 1, else 0 (also with no such file).

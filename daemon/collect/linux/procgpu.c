@@ -105,14 +105,9 @@ static void add_render_node(struct procgpu *pg, const char *name)
 
 static int find_gpus(struct procgpu *pg)
 {
-	int fd = openat(pg->sysfd, "class/drm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = linux_opendir_at(pg->sysfd, "class/drm");
+	if (!d)
 		return -ENOENT;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOENT;
-	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, "renderD", 7) == 0)
@@ -218,22 +213,16 @@ static int list_fds(struct procgpu *pg, struct pproc *pp, uint64_t now)
 	pp->nfds = 0;
 	pg->stats.listings++;
 	snprintf(path, sizeof path, "%d/fd", (int)pp->pid);
-	int fd = openat(pg->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = linux_opendir_at(pg->procfd, path);
+	if (!d)
 		return errno == ENOENT ? -ESRCH : -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long n = strtol(de->d_name, &end, 10);
 		if (*end || end == de->d_name || n < 0 || n > INT32_MAX)
 			continue;
-		ssize_t len = readlinkat(fd, de->d_name, link, sizeof link - 1);
+		ssize_t len = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
 		if (len < 9 || memcmp(link, "/dev/dri/", 9) != 0 || pp->nfds == FDS_MAX)
 			continue;
 		size_t nl = (size_t)len - 9;   /* "renderD128"; a longer name: unknown */

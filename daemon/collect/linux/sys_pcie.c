@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "linux.h"
 #include "readfile.h"
 
 #define PCIE_LINKS_MAX 40
@@ -323,14 +324,9 @@ static int domain_walk(int sysfd, const char *resolved, unsigned *mask, char *vi
 {
 	unsigned integrated = 0;
 	*mask = 0;
-	int fd = openat(sysfd, "bus/thunderbolt/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *dir = linux_opendir_at(sysfd, "bus/thunderbolt/devices");
+	if (!dir)
 		return 0;
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return 0;
-	}
 	struct dirent *de;
 	struct tb_domain_place d;
 	int found = 0;
@@ -480,15 +476,9 @@ static int cmp_gpu(const void *a, const void *b)
 int pcie_gpus_read(int sysfd, const struct pcie_gpu_list *prev, struct pcie_gpu_list *out)
 {
 	memset(out, 0, sizeof *out);
-	int fd = openat(sysfd, "bus/pci/devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *dir = linux_opendir_at(sysfd, "bus/pci/devices");
+	if (!dir)
 		return -errno;
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
 	struct dirent *de;
 	while ((de = readdir(dir)) != NULL) {
 		if (!is_bdf(de->d_name))

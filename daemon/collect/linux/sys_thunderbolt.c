@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "linux.h"
 #include "readfile.h"
 
 #define TB_DIR "bus/thunderbolt/devices"
@@ -150,15 +151,9 @@ static int cmp_dev(const void *a, const void *b)
 int tb_list_read(int sysfd, struct tb_list *out)
 {
 	memset(out, 0, sizeof *out);
-	int fd = openat(sysfd, TB_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *dir = linux_opendir_at(sysfd, TB_DIR);
+	if (!dir)
 		return -errno;
-	DIR *dir = fdopendir(fd);
-	if (!dir) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
 	struct dirent *de;
 	while ((de = readdir(dir)) != NULL) {
 		if (!tb_is_device_name(de->d_name) || strlen(de->d_name) >= TB_ID_MAX)
