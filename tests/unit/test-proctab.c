@@ -583,20 +583,22 @@ static void test_threads_quiet(void **state)
 	 * tell (+10 ticks = 402's 100 ms): 401 is not read (nor reported). */
 	fx_write(&r, "proc/400/task/402/schedstat", "2200000000 10000000 210\n");
 	fx_write(&r, "proc/400/task/401/schedstat", "2405000000 50000000 501\n");
-	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 710, 150, 3, 2000,
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 950, 10, 710, 150, 3, 2000,
 		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(100), &pi, tcap_cb, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_near(tcap_find(&c, 402)->cpu_pct, 100.0, 1e-9);
 	assert_near(pi->cpu_pct, 100.0, 1e-9);
+	assert_near(pi->minflt_ps, 500.0, 1e-6);  /* the whole stat's faults: +50 in 100 ms */
+	assert_near(pi->majflt_ps, 10.0, 1e-6);
 
 	/* +200 ms: 401 woke up busy (150 ms since the full pass).  The
 	 * process's ticks (+25) leave 150 ms unexplained by 402: every quiet
 	 * thread is read now, 401's rate over its own 200 ms. */
 	fx_write(&r, "proc/400/task/402/schedstat", "2300000000 10000000 220\n");
 	fx_write(&r, "proc/400/task/401/schedstat", "2550000000 50000000 520\n");
-	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 735, 150, 3, 2000,
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 950, 10, 735, 150, 3, 2000,
 		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(200), &pi, tcap_cb, &c), 0);
@@ -610,7 +612,7 @@ static void test_threads_quiet(void **state)
 	fx_write(&r, "proc/400/task/401/schedstat", "2600000000 50000000 525\n");
 	fx_write(&r, "proc/400/task/400/schedstat", "garbage\n");
 	fx_write(&r, "proc/400/task/400/stat", "garbage\n");
-	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 900, 9, 740, 150, 3, 2000,
+	fx_stat(&r, "proc/400/stat", 400, "worker", 'S', 1, 4194560, 950, 10, 740, 150, 3, 2000,
 		500000000, 10000, 0);
 	c.n = 0;
 	assert_int_equal(proctab_sample(pt, 400, S(11) + MS(300), &pi, tcap_cb, &c), 0);

@@ -119,24 +119,28 @@ int proc_pid_read_stat(struct proctab *pt, struct pt_proc *p, uint64_t mono, str
 	return pp_stat(pt, p, mono, s);
 }
 
-static void pp_stat_rates(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s,
-			  uint64_t mono)
+void proc_pid_stat_rates(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s,
+			 uint64_t mono, int cpu_too)
 {
 	struct proc_info *in = &p->info;
 	uint64_t du, ds, dmin, dmaj;
 	double hz = (double)pt->clk_tck;
-	in->have &= ~PROC_HAVE_RATES;
-	in->cpu_pct = in->user_pct = in->sys_pct = in->minflt_ps = in->majflt_ps = 0;
+	if (cpu_too) {
+		in->have &= ~PROC_HAVE_RATES;
+		in->cpu_pct = in->user_pct = in->sys_pct = in->minflt_ps = in->majflt_ps = 0;
+	}
 	if ((p->flags & PT_W_PREV) && mono > p->w_mono && !ctr_delta(p->utime, s->utime, &du) &&
 	    !ctr_delta(p->stime, s->stime, &ds) && !ctr_delta(p->minflt, s->minflt, &dmin) &&
 	    !ctr_delta(p->majflt, s->majflt, &dmaj)) {
 		double dt = tick_dt(p->w_mono, mono);
-		in->user_pct = (double)du * 100.0 / hz / dt;
-		in->sys_pct = (double)ds * 100.0 / hz / dt;
-		in->cpu_pct = (double)(du + ds) * 100.0 / hz / dt;
+		if (cpu_too) {
+			in->user_pct = (double)du * 100.0 / hz / dt;
+			in->sys_pct = (double)ds * 100.0 / hz / dt;
+			in->cpu_pct = (double)(du + ds) * 100.0 / hz / dt;
+			in->have |= PROC_HAVE_RATES;
+		}
 		in->minflt_ps = (double)dmin / dt;
 		in->majflt_ps = (double)dmaj / dt;
-		in->have |= PROC_HAVE_RATES;
 	}
 	p->utime = s->utime;
 	p->stime = s->stime;
@@ -279,7 +283,7 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 		return proc_pid_read(pt, p, mono, mode);
 	}
 	int changed = pp_apply(pt, p, &s);
-	pp_stat_rates(pt, p, &s, mono);
+	proc_pid_stat_rates(pt, p, &s, mono, 1);
 	int err = proc_pid_read_mem(pt, p, mono);
 	if (!err && pp_want_status(p, mono, mode, first || changed))
 		err = pp_status(pt, p, mono);

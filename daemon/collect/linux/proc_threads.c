@@ -417,7 +417,6 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 {
 	struct proc_info *in = &p->info;
 	double dt = tick_dt(p->t_mono, mono);
-	uint64_t dmin, dmaj;
 	in->have &= ~PROC_HAVE_RATES;
 	if (dt > 0) {
 		in->cpu_pct = (double)s->cpu_ns / 1e9 * 100.0 / dt;
@@ -427,19 +426,7 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 		in->sys_pct = in->cpu_pct - in->user_pct;
 		in->have |= PROC_HAVE_RATES;
 	}
-	if ((p->flags & PT_W_PREV) && mono > p->w_mono && !ctr_delta(p->minflt, ws->minflt, &dmin) &&
-	    !ctr_delta(p->majflt, ws->majflt, &dmaj)) {
-		double wdt = tick_dt(p->w_mono, mono);
-		in->minflt_ps = (double)dmin / wdt;
-		in->majflt_ps = (double)dmaj / wdt;
-	}
-	p->utime = ws->utime;
-	p->stime = ws->stime;
-	p->minflt = ws->minflt;
-	p->majflt = ws->majflt;
-	p->w_mono = mono;
-	p->flags |= PT_W_PREV;
-	in->cpu_time_s = (double)(ws->utime + ws->stime) / (double)pt->clk_tck;
+	proc_pid_stat_rates(pt, p, ws, mono, 0);
 	proc_pid_rates_done(p);
 	return full ? proc_pid_read_io(pt, p, mono) : 0;
 }

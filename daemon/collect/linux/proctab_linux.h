@@ -199,6 +199,13 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 void proc_pid_apply_stat(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s);
 /* /proc/PID/stat, whole: 0 or -ESRCH. */
 int proc_pid_read_stat(struct proctab *pt, struct pt_proc *p, uint64_t mono, struct pid_stat *s);
+/* The rates from this and the previous reading of /proc/PID/stat: faults,
+ * and with cpu_too the cpu counted in ticks (a tracked process's comes
+ * from its threads instead); the baseline and cpu_time_s move on.  With
+ * cpu_too a reading without a previous one clears PROC_HAVE_RATES;
+ * without, the fault rates keep their last values. */
+void proc_pid_stat_rates(struct proctab *pt, struct pt_proc *p, const struct pid_stat *s,
+			 uint64_t mono, int cpu_too);
 int proc_pid_read_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proc_pid_read_io(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 /* HAVE_RATES may be set: stat-group rates done and ctx rates known. */
