@@ -8,7 +8,7 @@
 #   make bench      print the benchmark figures (bench/RESULTS.md)
 #   make fuzz       build the libFuzzer targets with clang
 #   make deps       install missing Debian packages (apt-get)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (also SYSCONFDIR, UNITDIR, MANDIR...)
 #   make docs       regenerate docs/metrics.md from the schema table
 
 VERSION   := 0.1.0
@@ -20,7 +20,8 @@ O         := $(BUILD)/obj
 
 PKGS      := libuv msgpack yaml-0.1
 DEB_PKGS  := build-essential pkg-config libuv1-dev libmsgpack-dev libyaml-dev \
-             libcmocka-dev clang libclang-rt-14-dev llvm valgrind procps
+             libcmocka-dev clang libclang-rt-14-dev llvm valgrind procps \
+             systemd libxml2-utils groff-base man-db prometheus curl
 
 OS        := $(shell uname -s | tr A-Z a-z)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -161,22 +162,53 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+# fuzz-config parses config text as rmond does: the daemon's parser too.
+$(BUILD)/fuzz/fuzz-config: daemon/config.c
+$(BUILD)/fuzz/fuzz-config: FUZZ_FLAGS += -Idaemon
 fuzz: deps $(FUZZ_BIN)
 fuzz-smoke-build: $(FUZZ_BIN)
 
 docs: $(BUILD)/rmonctl
 	$(BUILD)/rmonctl metrics --markdown > docs/metrics.md
 
+# Where `make install` puts things; each may be overridden.  PREFIX=/usr
+# for a package, /usr/local (the default) by hand: systemd, sysusers,
+# tmpfiles, man and bash-completion all look under /usr/local too.  The
+# config stays in /etc either way (the unit reads SYSCONFDIR/rmon).
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES   := docs/man/rmond.8 docs/man/rmonctl.1 docs/man/rmond.yaml.5
+
+# The example config goes to share/rmon always, and to SYSCONFDIR/rmon
+# only when no config is there yet (an edited one is never replaced).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/rmon \
-	  $(DESTDIR)$(PREFIX)/share/rmon
+	  $(DESTDIR)$(PREFIX)/share/rmon $(DESTDIR)$(SYSCONFDIR)/rmon \
+	  $(DESTDIR)$(BASHCOMPDIR) $(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
 	install -m 0755 $(BUILD)/rmond $(BUILD)/rmonctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 etc/rmond.yaml $(DESTDIR)$(PREFIX)/share/rmon/rmond.yaml.example
+	@[ -e $(DESTDIR)$(SYSCONFDIR)/rmon/rmond.yaml ] || \
+	  install -v -m 0644 etc/rmond.yaml $(DESTDIR)$(SYSCONFDIR)/rmon/rmond.yaml
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/rmon/
-	@if [ -d $(DESTDIR)/lib/systemd/system ] || [ -n "$(DESTDIR)" ]; then \
-	  install -d $(DESTDIR)$(PREFIX)/lib/systemd/system; \
-	  sed 's|@PREFIX@|$(PREFIX)|g' systemd/rmond.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/rmond.service; \
-	fi
+	for m in $(MAN_PAGES); do \
+	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	install -m 0644 completions/rmonctl $(DESTDIR)$(BASHCOMPDIR)/rmonctl
+	sed 's|/usr/local/bin/rmond|$(PREFIX)/bin/rmond|' launchd/org.rmon.rmond.plist \
+	  > $(DESTDIR)$(PREFIX)/share/rmon/org.rmon.rmond.plist
+ifeq ($(OS),linux)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/rmond.service \
+	  > $(DESTDIR)$(UNITDIR)/rmond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rmond.service
+	install -m 0644 systemd/rmon.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/rmon.conf
+	install -m 0644 systemd/rmon.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/rmon.conf
+	@[ -n "$(DESTDIR)" ] || echo "install: now run: systemd-sysusers && systemd-tmpfiles --create" \
+	  "&& systemctl daemon-reload && systemctl enable --now rmond"
+endif
 
 clean:
 	rm -rf $(BUILD)

@@ -1,20 +1,26 @@
 /*
- * rmonctl metrics: every kind and field of the compiled-in schema
- * (common/schema.def).  No daemon needed.  --markdown is docs/metrics.md.
+ * rmonctl metrics: the Prometheus exposition rmond serves (the `metrics`
+ * op, the same text as its HTTP /metrics).  --list, --json and --markdown
+ * print the compiled-in schema (common/schema.def) instead, with no
+ * daemon needed; --markdown is docs/metrics.md.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "ctl.h"
+#include "msg.h"
 #include "out.h"
 #include "schema.h"
 
-enum { OPT_JSON = 0x100, OPT_MARKDOWN };
+enum { OPT_JSON = 0x100, OPT_MARKDOWN, OPT_LIST };
 
 static const struct cmd_opt metrics_opts[] = {
-	{ "json", OPT_JSON, NULL, "print {\"kinds\":[...]} as the schema op does", false },
-	{ "markdown", OPT_MARKDOWN, NULL, "print docs/metrics.md", false },
+	{ "list", OPT_LIST, NULL, "list the schema: selector, type, unit, help (no daemon)", false },
+	{ "json", OPT_JSON, NULL, "the schema as {\"kinds\":[...]}, as the schema op (no daemon)",
+	  false },
+	{ "markdown", OPT_MARKDOWN, NULL, "the schema as docs/metrics.md (no daemon)", false },
 	{ NULL, 0, NULL, NULL, false }
 };
 
@@ -149,6 +155,30 @@ void cmd_metrics_markdown(FILE *f)
 	}
 }
 
+/* The daemon's exposition, as is. */
+static int print_exposition(const struct cmd_ctx *ctx)
+{
+	struct ctl_conn c;
+	struct ctl_reply r = { 0 };
+	int rc = ctl_open(&c, ctx->socket);
+	if (rc == 0)
+		rc = ctl_call(&c, "metrics", NULL, NULL, &r);
+	if (rc == 0) {
+		const msgpack_object *text = r.rep.result ? msg_map_get(r.rep.result, "text") : NULL;
+		if (text && text->type != MSGPACK_OBJECT_STR)
+			text = NULL;
+		if (text)
+			fwrite(text->via.str.ptr, 1, text->via.str.size, stdout);
+		else
+			rc = cmd_fail(CMD_EXIT_ERROR, "metrics: the reply has no text");
+	} else {
+		cmd_fail(rc, "%s", c.err);
+	}
+	ctl_reply_free(&r);
+	ctl_close(&c);
+	return rc;
+}
+
 static int metrics_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	int o, mode = 0;
@@ -157,15 +187,17 @@ static int metrics_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		if (o == CMD_OPT_DONE)
 			return ctx->rc;
 		if (mode && mode != o)
-			return cmd_usage_error(ctx, "--json and --markdown exclude each other");
+			return cmd_usage_error(ctx, "--list, --json and --markdown exclude each other");
 		mode = o;
 	}
 	if (mode == OPT_JSON)
 		cmd_metrics_json(stdout);
 	else if (mode == OPT_MARKDOWN)
 		cmd_metrics_markdown(stdout);
-	else
+	else if (mode == OPT_LIST)
 		cmd_metrics_list(stdout);
+	else
+		return print_exposition(ctx);
 	return CMD_EXIT_OK;
 }
 
@@ -175,8 +207,11 @@ const struct cmd_entry cmd_metrics_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.opts = metrics_opts,
-	.help = "list every metric: selector, type, unit and help (no daemon needed)",
-	.details = "The list comes from the schema compiled into rmonctl; `rmonctl version`\n"
+	.help = "the Prometheus exposition rmond serves; --list: every metric of the schema",
+	.details = "Without an option: the text rmond serves at http://ADDRESS/metrics when\n"
+		   "prometheus.listen is set (docs/prometheus.md), fetched over the socket, so\n"
+		   "it works with the listener off too.  --list, --json and --markdown need no\n"
+		   "daemon: they print the schema compiled into rmonctl; `rmonctl version`\n"
 		   "tells whether the running rmond was built from the same schema.\n",
 	.exec = metrics_exec,
 };

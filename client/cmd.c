@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const struct cmd_entry cmd_config_entry;
 extern const struct cmd_entry cmd_get_entry;
 extern const struct cmd_entry cmd_mark_entry;
 extern const struct cmd_entry cmd_metrics_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_shutdown_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_top_entry;
 extern const struct cmd_entry cmd_version_entry;
@@ -27,6 +29,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_mark_entry,
 	&cmd_metrics_entry,
+	&cmd_config_entry,
+	&cmd_shutdown_entry,
 	&cmd_version_entry,
 	NULL
 };
@@ -38,6 +42,7 @@ static const struct {
 	const char *abbrev, *name;
 } cmd_kept_abbrevs[] = {
 	{ "m", "metrics" },   /* before mark */
+	{ "s", "status" },    /* before shutdown */
 };
 
 /* Options every command takes. */
@@ -253,9 +258,11 @@ void cmd_print_usage(FILE *f)
 	      "Every command takes --help; most take --json.\n"
 	      "\nglobal options:\n"
 	      "      --socket PATH      rmond's socket; default: $RMON_SOCKET, else\n"
-	      "                         /run/rmon/rmond.sock for root, else\n"
-	      "                         $XDG_RUNTIME_DIR/rmon/rmond.sock, else\n"
-	      "                         /tmp/rmon-$UID/rmond.sock\n"
+	      "                         /run/rmon/rmond.sock for root, else your own\n"
+	      "                         $XDG_RUNTIME_DIR/rmon/rmond.sock (without\n"
+	      "                         XDG_RUNTIME_DIR: /tmp/rmon-$UID/rmond.sock)\n"
+	      "                         if it exists, else the service's\n"
+	      "                         /run/rmon/rmond.sock if that exists\n"
 	      "      --no-color         no ANSI colour (NO_COLOR=1 does the same)\n"
 	      "  -h, --help             this help\n"
 	      "  -V, --version          print rmonctl's version\n"

@@ -420,7 +420,7 @@ void ctl_attach(struct ctl_conn *c, int fd)
 int ctl_open(struct ctl_conn *c, const char *explicit_socket)
 {
 	ctl_attach(c, -1);
-	if (paths_socket(explicit_socket, 1, c->path, sizeof c->path) < 0) {
+	if (paths_socket(explicit_socket, PATHS_CLIENT, c->path, sizeof c->path) < 0) {
 		snprintf(c->err, sizeof c->err, "socket path too long (at most %d bytes): %s",
 			 PATHS_SOCKET_MAX - 1, explicit_socket ? explicit_socket : "$RMON_SOCKET");
 		return CMD_EXIT_ERROR;

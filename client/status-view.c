@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "duration.h"
@@ -68,6 +69,30 @@ static void bar(struct scr *s, double pct, int width)
 		fputs(b, s->f);
 }
 
+/* "config /etc/rmon/rmond.yaml  reloads 2 (1 rejected)  last 3m ago: applied" */
+static void config_line(struct scr *s, const msgpack_object *srv)
+{
+	char path[4096], last[320], ago[32];
+	uint64_t reloads = 0, failed = 0, last_ns = 0;
+	if (!msg_get_str(srv, "config", path, sizeof path))
+		return;
+	fprintf(s->f, "config %s", path[0] ? out_clean(path) : "(none: built-in defaults)");
+	if (msg_get_u64(srv, "reloads", &reloads) && msg_get_u64(srv, "reloads_failed", &failed)) {
+		fprintf(s->f, "  reloads %" PRIu64, reloads);
+		if (failed)
+			fprintf(s->f, " (%" PRIu64 " rejected)", failed);
+	}
+	if (msg_get_u64(srv, "last_reload_ns", &last_ns) && last_ns &&
+	    msg_get_str(srv, "last_reload", last, sizeof last)) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		double d = (double)now.tv_sec - (double)last_ns / 1e9 + (double)now.tv_nsec / 1e9;
+		out_secs(ago, sizeof ago, d > 0 ? d : 0);
+		fprintf(s->f, "  last %s ago: %s", ago, out_clean(last));
+	}
+	fputc('\n', s->f);
+}
+
 static void header(struct scr *s, const msgpack_object *srv)
 {
 	char ver[64], sock[PATHS_SOCKET_MAX], up[32];
@@ -89,6 +114,7 @@ static void header(struct scr *s, const msgpack_object *srv)
 	if (msg_get_str(srv, "socket", sock, sizeof sock))
 		fprintf(s->f, "  socket %s", out_clean(sock));
 	fputc('\n', s->f);
+	config_line(s, srv);
 }
 
 /* "23.1%", or "-" without a reading. */
@@ -705,6 +731,12 @@ static void ring(struct scr *s, const msgpack_object *rg)
 	if (msg_get_u64(rg, "torn", &v) && v)
 		fprintf(s->f, "  torn %" PRIu64, v);
 	fputc('\n', s->f);
+	/* Only news is shown: a ring that should be a file but is in memory. */
+	char persist[640];
+	char *why = persist + 8;   /* past "memory: " */
+	if (msg_get_str(rg, "persistence", persist, sizeof persist) &&
+	    strncmp(persist, "memory: ", 8) == 0 && strcmp(why, "ring.mode is memory") != 0)
+		fprintf(s->f, "    not persisted: %s\n", out_clean(why));
 }
 
 static void missing(struct scr *s, const msgpack_object *caps)

@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
 static const char *log_prog = "rmon";
-static enum log_level log_level = LOG_LVL_INFO;
-static int log_syslog;
+/* Atomic: a reload changes them on the loop thread while the sampling
+ * threads log. */
+static _Atomic enum log_level log_level = LOG_LVL_INFO;
+static _Atomic int log_syslog;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -20,6 +23,19 @@ void log_init(const char *prog, enum log_level level, int use_syslog)
 	if (use_syslog)
 		openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
+
+/* Switching to syslog opens it (once: openlog keeps the ident pointer);
+ * back to stderr closes it. */
+void log_set_syslog(int use_syslog)
+{
+	if (use_syslog && !log_syslog)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (!use_syslog && log_syslog)
+		closelog();
+	log_syslog = use_syslog;
+}
+
+int log_get_syslog(void) { return log_syslog; }
 
 void log_set_level(enum log_level level) { log_level = level; }
 enum log_level log_get_level(void) { return log_level; }

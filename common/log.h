@@ -9,6 +9,10 @@
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *prog, enum log_level level, int use_syslog);
+/* Log to syslog (LOG_DAEMON; error..debug as LOG_ERR..LOG_DEBUG) or to
+ * stderr from now on: log.target, at start and on reload. */
+void log_set_syslog(int use_syslog);
+int log_get_syslog(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_level_parse(const char *s);   /* "error".."debug" → level, or -1 */

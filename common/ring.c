@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,12 +99,17 @@ struct lane {
 	size_t slot_size;
 	struct lane_hdr *hdr;
 	unsigned char *slots;
+	pthread_mutex_t gate;  /* held by the writer while the ring is gated */
 };
 
 struct ring {
 	unsigned char *base;
 	size_t size;
 	int fd;             /* -1 in memory mode; holds the flock otherwise */
+	/* A memory ring may become a file (ring_persist): until then each
+	 * push holds its lane's gate, so the switch can stop every writer. */
+	_Atomic int gated;
+	int gates_init;
 	unsigned nlanes;
 	struct lane lane[RING_LANES_MAX];
 };
@@ -549,6 +556,7 @@ static int mem_open(struct ring *r, const struct ring_hdr *want,
 		return rc;
 	memcpy(base, want, sizeof *want);
 	ring_attach(r, base, want, o);
+	atomic_store_explicit(&r->gated, 1, memory_order_relaxed);
 	info->created = 1;
 	return 0;
 }
@@ -949,6 +957,9 @@ int ring_open(const struct ring_opts *o, struct ring **out,
 		free(r);
 		return rc;
 	}
+	for (unsigned i = 0; i < r->nlanes; i++)
+		pthread_mutex_init(&r->lane[i].gate, NULL);
+	r->gates_init = 1;
 	*out = r;
 	return 0;
 }
@@ -960,6 +971,8 @@ void ring_close(struct ring *r)
 	if (r->fd >= 0)
 		msync(r->base, r->size, MS_SYNC);
 	ring_release(r);
+	for (unsigned i = 0; r->gates_init && i < r->nlanes; i++)
+		pthread_mutex_destroy(&r->lane[i].gate);
 	free(r);
 }
 
@@ -1018,13 +1031,18 @@ uint64_t ring_tail(const struct ring *r, unsigned lane)
 
 uint64_t ring_push(struct ring *r, unsigned lane, const void *rec)
 {
-	const struct lane *l = &r->lane[lane];
+	struct lane *l = &r->lane[lane];
+	int gated = atomic_load_explicit(&r->gated, memory_order_acquire);
 	uint64_t n;
 
 	assert(lane < r->nlanes);
+	if (gated)
+		pthread_mutex_lock(&l->gate);
 	n = atomic_load_explicit(&l->hdr->head, memory_order_relaxed);
 	slot_write(l, n, rec);
 	atomic_store_explicit(&l->hdr->head, n + 1, memory_order_release);
+	if (gated)
+		pthread_mutex_unlock(&l->gate);
 	return n;
 }
 
@@ -1075,4 +1093,139 @@ uint64_t ring_seek_time(const struct ring *r, unsigned lane, uint64_t ts_ns)
 size_t ring_slot_bytes(uint32_t rec_size)
 {
 	return SLOT_HDR + (((size_t)rec_size + 7u) & ~(size_t)7u);
+}
+
+/* ---- a memory ring becomes a file ---- */
+
+/* Write the region into the file, skipping 64 KiB runs of zeros (the
+ * file is zeros already).  0 or -errno. */
+static int region_write(int fd, const unsigned char *base, size_t size)
+{
+	static const unsigned char zeros[1 << 16];
+
+	for (size_t off = 0; off < size; ) {
+		size_t n = size - off < sizeof zeros ? size - off : sizeof zeros;
+		ssize_t w;
+
+		if (memcmp(base + off, zeros, n) == 0) {
+			off += n;
+			continue;
+		}
+		w = pwrite(fd, base + off, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Not enough room for the file: fail at once rather than write zeros
+ * until the disk is full again (ring_persist is retried on a timer). */
+static int room_check(int fd, const char *tmp, uint64_t size, char *err,
+                      size_t len)
+{
+	struct statvfs sv;
+	char hs[32], fs[32];
+	uint64_t avail;
+
+	if (fstatvfs(fd, &sv) < 0)
+		return 0;   /* cannot tell: tmp_size finds out */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= size)
+		return 0;
+	return fail(err, len, -ENOSPC, "ring %s: cannot allocate %s: %s (%s free)",
+	            tmp, human_size(size, hs, sizeof hs), strerror(ENOSPC),
+	            human_size(avail, fs, sizeof fs));
+}
+
+static void gates_close(struct ring *r)
+{
+	for (unsigned i = 0; i < r->nlanes; i++)
+		pthread_mutex_lock(&r->lane[i].gate);
+}
+
+static void gates_open(struct ring *r, int for_good)
+{
+	if (for_good)
+		atomic_store_explicit(&r->gated, 0, memory_order_release);
+	for (unsigned i = r->nlanes; i-- > 0; )
+		pthread_mutex_unlock(&r->lane[i].gate);
+}
+
+int ring_persist(struct ring *r, const char *path, char *moved_aside,
+                 size_t aside_len, char *err, size_t len)
+{
+	struct ring_open_info scratch;
+	char tmp[PATH_MAX];
+	struct stat st;
+	void *probe;
+	int fd, rc, w;
+
+	if (moved_aside && aside_len)
+		moved_aside[0] = '\0';
+	if (r->fd >= 0)
+		return 0;
+	if (!r->gates_init)
+		return fail(err, len, -EINVAL, "ring %s: not opened by ring_open", path);
+	w = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (w < 0 || w >= (int)sizeof tmp)
+		return fail(err, len, -ENAMETOOLONG, "ring %s: path too long", path);
+	fd = tmp_open(tmp, err, len);
+	if (fd < 0)
+		return fd;
+	rc = room_check(fd, tmp, r->size, err, len);
+	if (rc == 0)
+		rc = tmp_size(fd, tmp, r->size, err, len);
+	if (rc == 0)
+		rc = map_region(fd, r->size, tmp, &probe, err, len);
+	if (rc == 0)
+		munmap(probe, r->size);
+	/* A file already at path is history this ring does not hold (it
+	 * could not be opened when the daemon started): keep it aside. */
+	if (rc == 0 && lstat(path, &st) == 0) {
+		memset(&scratch, 0, sizeof scratch);
+		rc = move_aside(path, "not opened at start, replaced by the memory ring",
+		                &scratch, err, len);
+		if (rc == 0 && moved_aside && aside_len)
+			snprintf(moved_aside, aside_len, "%s", scratch.moved_aside);
+	}
+	if (rc < 0) {
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	/* Writers wait from here until the region is the file's mapping. */
+	gates_close(r);
+	rc = region_write(fd, r->base, r->size);
+	if (rc < 0)
+		rc = fail(err, len, rc, "ring %s: cannot write: %s", tmp, strerror(-rc));
+	else if (fdatasync(fd) < 0)
+		rc = fail(err, len, -errno, "ring %s: cannot write: %s", tmp,
+		          strerror(errno));
+	else if (rename(tmp, path) < 0)
+		rc = fail(err, len, -errno, "ring %s: cannot rename %s over it: %s",
+		          path, tmp, strerror(errno));
+	if (rc < 0) {
+		gates_open(r, 0);
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	/* The file now holds what the memory holds; mapping it over the same
+	 * address keeps every pointer into the region (the writer threads',
+	 * a reader's) valid, and a reader mid-copy sees the same bytes. */
+	if (mmap(r->base, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+	         fd, 0) == MAP_FAILED) {
+		/* The probe mapped it a moment ago; only an out-of-memory in the
+		 * kernel gets here, and the region may be gone. */
+		log_errx("ring %s: cannot map over the memory ring: %s", path,
+		         strerror(errno));
+		abort();
+	}
+	r->fd = fd;
+	gates_open(r, 1);
+	sync_dir(path);
+	return 0;
 }

@@ -62,6 +62,22 @@ void ring_close(struct ring *r);
 /* Flush the mapping to its file; a no-op in memory mode.  0 or -errno. */
 int ring_sync(struct ring *r);
 
+/* Make a memory ring (ring_open without a path) a file at path, keeping
+ * its records, its numbers and its address: writer threads and readers
+ * go on using the same struct ring.  For a daemon that started on memory
+ * because the state directory was unwritable or full.  The file is built
+ * as "<path>.tmp" with its blocks written out (no room: -ENOSPC before any
+ * writer waits), then every lane's writer is held while the records are
+ * copied, the file renamed to path and mapped over the memory (so a
+ * reader never sees a torn record).  A file already at path is moved
+ * aside (never overwritten); its new name goes to moved_aside ("" if
+ * none).  A file ring: 0 at once.  Call from one thread at a time.
+ * Returns 0, or -errno with a message in err (the ring is unchanged).
+ * Until it succeeds each push of a memory ring takes an uncontended
+ * per-lane mutex; afterwards pushes take none. */
+int ring_persist(struct ring *r, const char *path, char *moved_aside,
+                 size_t aside_len, char *err, size_t errlen);
+
 /* Lane index of a caller's lane id, or -1. */
 int ring_lane(const struct ring *r, uint32_t id);
 

@@ -7,10 +7,14 @@
 #include "config.h"
 
 #include "duration.h"
+#include "hostport.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,13 +23,14 @@
 #include <unistd.h>
 #include <yaml.h>
 
-/* CT_UINT: a whole number (uint32_t).  CT_UIDS: a list of numeric uids
- * (uint32_t array, count at off_n).  CT_STATS: egpu.stats_files (struct
+/* CT_UINT: a whole number (uint32_t).  CT_UIDS / CT_GIDS: a list of users
+ * / groups, by number or by name (resolved at load time; uint32_t array,
+ * count at off_n).  CT_STATS: egpu.stats_files (struct
  * config_stats_file array, count at off_n).  CT_RULES: the classify list
  * (struct config_rule array, count at off_n).  For lists, max is the
  * array's capacity. */
-enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM, CT_UINT, CT_UIDS, CT_RULES,
-		CT_STATS };
+enum cfg_type { CT_STR, CT_DURATION, CT_SIZE, CT_SIZE32, CT_ENUM, CT_UINT, CT_UIDS, CT_GIDS,
+		CT_RULES, CT_STATS };
 
 struct cfg_key {
 	const char *path;           /* "ring.budget": section.name */
@@ -59,6 +64,8 @@ struct cfg_key {
 	.size = CFG_SIZE(f), .min = lo, .max = hi, .def = d }
 #define UIDS(p, f, nf) { .path = p, .type = CT_UIDS, .off = CFG_OFF(f, uint32_t *), \
 	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(uint32_t) }
+#define GIDS(p, f, nf) { .path = p, .type = CT_GIDS, .off = CFG_OFF(f, uint32_t *), \
+	.size = CFG_SIZE(f), .off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(uint32_t) }
 #define STATS(p, f, nf) { .path = p, .type = CT_STATS, \
 	.off = CFG_OFF(f, struct config_stats_file *), .size = CFG_SIZE(f), \
 	.off_n = CFG_OFF(nf, unsigned), .max = CFG_SIZE(f) / sizeof(struct config_stats_file) }
@@ -76,12 +83,14 @@ struct cfg_key {
 
 static const char *const ring_modes[] = { "file", "memory", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
 
 /* One line per key.  Keys of a section must be adjacent (config_dump
  * prints a section header when the prefix changes). */
 static const struct cfg_key cfg_keys[] = {
 	STR("socket", socket, 0, ""),
 	STR("socket_group", socket_group, 0, ""),
+	STR("socket_mode", socket_mode, 0, ""),
 	STR("state_dir", state_dir, 0, ""),
 	STR("procfs", procfs, 1, "/proc"),
 	STR("sysfs", sysfs, 1, "/sys"),
@@ -102,9 +111,15 @@ static const struct cfg_key cfg_keys[] = {
 	SIZE32("protocol.frame_max", frame_max, 1 * MIB, 4 * KIB, 64 * MIB),
 	SIZE("protocol.session_budget", session_budget_bytes, 4 * MIB, 64 * KIB, 1 * GIB),
 	DUR("protocol.stuck_timeout", stuck_timeout_ns, 30 * SEC, 1 * SEC, 1 * HOUR),
+	STR("prometheus.listen", prom_listen, 0, ""),
+	UINT("prometheus.max_connections", prom_max_connections, 16, 1, 1024),
+	DUR("prometheus.timeout", prom_timeout_ns, 5 * SEC, 100 * MS, 60 * SEC),
 	UIDS("access.cmdline_uids", access_cmdline_uids, access_ncmdline_uids),
+	GIDS("access.cmdline_groups", access_cmdline_gids, access_ncmdline_gids),
 	UIDS("access.admins", access_admins, access_nadmins),
+	GIDS("access.admin_groups", access_admin_gids, access_nadmin_gids),
 	ENUM("log.level", log_level, LOG_LVL_INFO, log_levels, log_level_parse),
+	ENUM("log.target", log_target, CONFIG_LOG_STDERR, log_targets, NULL),
 	RULES("classify", classify, nclassify),
 };
 
@@ -250,7 +265,8 @@ static const char *key_expect(const struct cfg_key *k, char *buf, size_t len)
 	case CT_SIZE:
 	case CT_SIZE32: return "a size like 64MiB";
 	case CT_UINT: return "a whole number";
-	case CT_UIDS: return "a list of numeric uids like [1000, 1001]";
+	case CT_UIDS: return "a list of users like [alice, 1001]";
+	case CT_GIDS: return "a list of groups like [adm, 27]";
 	case CT_RULES: return "a list of rules, each with name, match and category";
 	case CT_STATS: return "a list of {path, gpu} entries";
 	case CT_ENUM:
@@ -366,6 +382,7 @@ static int cfg_set(struct cfg_parser *P, const struct cfg_key *k, const yaml_eve
 	case CT_SIZE32:
 	case CT_UINT: return cfg_set_number(P, k, ev, field);
 	case CT_UIDS:
+	case CT_GIDS:
 	case CT_RULES:
 	case CT_STATS: break;   /* lists: cfg_parse_list */
 	}
@@ -383,7 +400,7 @@ static int cfg_parse_value(struct cfg_parser *P, size_t i)
 	int rc = cfg_next(P, &ev);
 	if (rc < 0)
 		return rc;
-	if (k->type == CT_UIDS || k->type == CT_RULES || k->type == CT_STATS)
+	if (k->type == CT_UIDS || k->type == CT_GIDS || k->type == CT_RULES || k->type == CT_STATS)
 		rc = cfg_parse_list(P, k, &ev);
 	else if (ev.type != YAML_SCALAR_EVENT)
 		rc = cfg_error(P, ev.start_mark, "%s: expected %s, got %s", k->path,
@@ -480,15 +497,52 @@ static int cfg_unknown_key(struct cfg_parser *P, const char *prefix, const yaml_
 
 /* --- lists: access uids, classify rules --- */
 
-/* After SEQUENCE-START: numeric uids up to SEQUENCE-END. */
+/* A user (groups: a group) by number, or by name through the system's
+ * user database now, at load time: a name that does not resolve is an
+ * error, not a list entry that silently never matches. */
+static int cfg_resolve_id(struct cfg_parser *P, const struct cfg_key *k, unsigned idx,
+			  const yaml_event_t *ev, uint32_t *out)
+{
+	const char *s = (const char *)ev->data.scalar.value;
+	const char *what = k->type == CT_GIDS ? "group" : "user";
+	char got[128];
+	uint64_t v = 0;
+	if (strlen(s) != ev->data.scalar.length || scalar_is_null(ev))
+		return cfg_error(P, ev->start_mark, "%s[%u]: expected a %s name or number, got %s",
+				 k->path, idx, what, cfg_quote(s, ev->data.scalar.length, got, sizeof got));
+	if (parse_uint(s, &v) == 0) {
+		if (v >= UINT32_MAX)   /* (uid_t)-1 means "no uid" */
+			return cfg_error(P, ev->start_mark, "%s[%u]: %s is above the maximum %s %lu",
+					 k->path, idx, s, k->type == CT_GIDS ? "gid" : "uid",
+					 (unsigned long)UINT32_MAX - 1);
+		*out = (uint32_t)v;
+		return 0;
+	}
+	if (k->type == CT_GIDS) {
+		const struct group *gr = getgrnam(s);
+		if (gr) {
+			*out = (uint32_t)gr->gr_gid;
+			return 0;
+		}
+	} else {
+		const struct passwd *pw = getpwnam(s);
+		if (pw) {
+			*out = (uint32_t)pw->pw_uid;
+			return 0;
+		}
+	}
+	return cfg_error(P, ev->start_mark, "%s[%u]: no such %s %s", k->path, idx, what,
+			 cfg_quote(s, ev->data.scalar.length, got, sizeof got));
+}
+
+/* After SEQUENCE-START: users or groups up to SEQUENCE-END. */
 static int cfg_parse_uids(struct cfg_parser *P, const struct cfg_key *k, uint32_t *uids,
 			  unsigned *n)
 {
 	unsigned count = 0;
 	for (;;) {
 		yaml_event_t ev;
-		char got[128];
-		uint64_t v = 0;
+		uint32_t id = 0;
 		int rc = cfg_next(P, &ev);
 		if (rc < 0)
 			return rc;
@@ -496,21 +550,17 @@ static int cfg_parse_uids(struct cfg_parser *P, const struct cfg_key *k, uint32_
 			yaml_event_delete(&ev);
 			break;
 		}
-		const char *s = ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : "";
 		if (ev.type != YAML_SCALAR_EVENT)
-			rc = cfg_error(P, ev.start_mark, "%s[%u]: expected a numeric uid, got %s",
-				       k->path, count, event_what(&ev));
-		else if (strlen(s) != ev.data.scalar.length || parse_uint(s, &v) < 0)
-			rc = cfg_error(P, ev.start_mark, "%s[%u]: expected a numeric uid, got %s",
-				       k->path, count, cfg_quote(s, ev.data.scalar.length, got, sizeof got));
-		else if (v >= UINT32_MAX)   /* (uid_t)-1 means "no uid" */
-			rc = cfg_error(P, ev.start_mark, "%s[%u]: %s is above the maximum uid %lu",
-				       k->path, count, s, (unsigned long)UINT32_MAX - 1);
+			rc = cfg_error(P, ev.start_mark, "%s[%u]: expected a %s name or number, got %s",
+				       k->path, count, k->type == CT_GIDS ? "group" : "user",
+				       event_what(&ev));
+		else if ((rc = cfg_resolve_id(P, k, count, &ev, &id)) < 0)
+			;
 		else if (count == k->max)
-			rc = cfg_error(P, ev.start_mark, "%s: more than %u uids", k->path,
-				       (unsigned)k->max);
+			rc = cfg_error(P, ev.start_mark, "%s: more than %u %s", k->path,
+				       (unsigned)k->max, k->type == CT_GIDS ? "groups" : "users");
 		else
-			uids[count++] = (uint32_t)v;
+			uids[count++] = id;
 		yaml_event_delete(&ev);
 		if (rc < 0)
 			return rc;
@@ -586,12 +636,127 @@ static bool category_valid(const char *s)
 	return true;
 }
 
+/* Most parts a pattern may expand to (see regex_parts). */
+#define REGEX_PARTS_MAX 2000
+
+static uint64_t parts_mul(uint64_t a, uint64_t b)
+{
+	return a && b > UINT64_MAX / 4 / a ? UINT64_MAX / 4 : a * b;
+}
+
+/* Past the bracket expression starting at p[i] == '[' ([:alpha:] and
+ * the like inside included). */
+static size_t bracket_end(const char *p, size_t i)
+{
+	i++;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] && p[i] != ']') {
+		if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+			const char *close = strchr(p + i + 2, p[i + 1]);
+			while (close && close[1] != ']')
+				close = strchr(close + 1, p[i + 1]);
+			if (!close)
+				return strlen(p);
+			i = (size_t)(close - p) + 2;
+		} else {
+			i++;
+		}
+	}
+	return p[i] ? i + 1 : i;
+}
+
+/* How many parts glibc's regcomp builds for an ERE: it copies the
+ * repeated part for "+" (once) and for "{n,m}" (m times), so stacked or
+ * nested repetitions ("a+++++...", "((a{99}){99}){99}") grow
+ * exponentially and can take gigabytes before regcomp returns.  An
+ * estimate (saturating), to refuse such patterns before compiling.
+ * Adjacent repetition operators ("a?+", "a*{2}": undefined in POSIX ERE)
+ * make glibc's epsilon closures take minutes: *adjacent is set. */
+static uint64_t regex_parts(const char *p, bool *adjacent)
+{
+	uint64_t size[CONFIG_PATTERN_MAX + 1], last[CONFIG_PATTERN_MAX + 1];
+	unsigned depth = 0;
+	bool repeated = false;   /* the last token was a repetition */
+	size[0] = last[0] = 0;
+	*adjacent = false;
+	for (size_t i = 0; p[i];) {
+		char ch = p[i];
+		uint64_t copies = 0;
+		bool is_rep = ch == '+' || ch == '*' || ch == '?' ||
+			      (ch == '{' && isdigit((unsigned char)p[i + 1]));
+		if (is_rep && repeated)
+			*adjacent = true;
+		repeated = is_rep;
+		if (ch == '(' && depth < CONFIG_PATTERN_MAX) {
+			size[++depth] = 0;
+			last[depth] = 0;
+			i++;
+			continue;
+		}
+		if (ch == ')' && depth > 0) {
+			uint64_t g = size[depth--] + 1;
+			size[depth] += g;
+			last[depth] = g;
+			i++;
+			continue;
+		}
+		if (ch == '+') {
+			copies = 2;
+			i++;
+		} else if (ch == '{' && isdigit((unsigned char)p[i + 1])) {
+			char *end;
+			unsigned long n = strtoul(p + i + 1, &end, 10), m = n;
+			if (*end == ',' && isdigit((unsigned char)end[1])) {
+				m = strtoul(end + 1, &end, 10);
+			} else if (*end == ',') {   /* {n,}: n copies and a star */
+				m = n + 1;
+				end++;
+			}
+			copies = m > n ? m : n;
+			i = *end == '}' ? (size_t)(end - p) + 1 : i + 1;
+		} else if (ch == '*' || ch == '?' || ch == '|') {
+			size[depth]++;
+			i++;
+			continue;
+		} else {
+			i = ch == '[' ? bracket_end(p, i) : ch == '\\' && p[i + 1] ? i + 2 : i + 1;
+			size[depth]++;
+			last[depth] = 1;
+			continue;
+		}
+		/* a repetition of the last part: that many copies of it */
+		uint64_t grown = parts_mul(last[depth], copies ? copies : 1);
+		size[depth] += grown - last[depth] + 1;
+		last[depth] = grown;
+		if (size[depth] > UINT64_MAX / 8)
+			return UINT64_MAX / 8;
+	}
+	while (depth > 0) {
+		uint64_t g = size[depth--];
+		size[depth] += g;
+	}
+	return size[0];
+}
+
 /* Compiles pattern with classify.c's flags, only to check it. */
 static int rule_regex_check(struct cfg_parser *P, const char *path, const yaml_event_t *ev,
 			    const char *pattern)
 {
 	regex_t re;
 	char msg[160], got[128];
+	bool adjacent;
+	if (regex_parts(pattern, &adjacent) > REGEX_PARTS_MAX)
+		return cfg_error(P, ev->start_mark, "%s: regex %s repeats too much: its "
+				 "repetitions (+, {n,m}) expand to over %d parts", path,
+				 cfg_quote(pattern, strlen(pattern), got, sizeof got),
+				 REGEX_PARTS_MAX);
+	if (adjacent)
+		return cfg_error(P, ev->start_mark, "%s: regex %s has two repetitions in a row "
+				 "(undefined in POSIX; group the first: (a+)?)", path,
+				 cfg_quote(pattern, strlen(pattern), got, sizeof got));
 	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
 	if (rc == 0) {
 		regfree(&re);
@@ -910,7 +1075,7 @@ static int cfg_parse_list(struct cfg_parser *P, const struct cfg_key *k, const y
 	else if (ev->type != YAML_SEQUENCE_START_EVENT)
 		return cfg_error(P, ev->start_mark, "%s: expected %s, got %s", k->path,
 				 key_expect(k, ex, sizeof ex), event_what(ev));
-	else if (k->type == CT_UIDS)
+	else if (k->type == CT_UIDS || k->type == CT_GIDS)
 		rc = cfg_parse_uids(P, k, (uint32_t *)(void *)field, &n);
 	else if (k->type == CT_STATS)
 		rc = cfg_parse_entries(P, k, "files", cfg_parse_stats_file, field,
@@ -1019,6 +1184,19 @@ static int cfg_parse_stream(struct cfg_parser *P)
 static int cfg_check(struct cfg_parser *P)
 {
 	const struct config *c = P->cfg;
+	if (c->socket_mode[0] && config_parse_mode(c->socket_mode) < 0) {
+		char got[128];
+		return cfg_error(P, P->marks[key_find("socket_mode")], "socket_mode: expected an octal "
+				 "mode like \"0660\" (at most 0777), got %s",
+				 cfg_quote(c->socket_mode, strlen(c->socket_mode), got, sizeof got));
+	}
+	if (c->prom_listen[0]) {
+		char host[HOSTPORT_HOST_MAX], why[512];
+		uint16_t port;
+		if (hostport_split(c->prom_listen, host, sizeof host, &port, why, sizeof why) < 0)
+			return cfg_error(P, P->marks[key_find("prometheus.listen")],
+					 "prometheus.listen: %s", why);
+	}
 	if (c->session_budget_bytes < c->frame_max) {
 		int sb = key_find("protocol.session_budget"), fm = key_find("protocol.frame_max");
 		bool sb_set = P->seen_keys & (UINT64_C(1) << sb);
@@ -1102,6 +1280,7 @@ void config_defaults(struct config *c)
 		case CT_UINT: memcpy(field, &v32, sizeof v32); break;
 		case CT_ENUM: memcpy(field, &vi, sizeof vi); break;
 		case CT_UIDS:
+		case CT_GIDS:
 		case CT_RULES:
 		case CT_STATS:   /* empty lists */
 			memset(field, 0, k->size);
@@ -1111,46 +1290,87 @@ void config_defaults(struct config *c)
 	}
 }
 
-int config_load(const char *path, struct config *c, char *err, size_t errlen)
+int config_parse(const char *name, const char *text, size_t len, struct config *c,
+		 char *err, size_t errlen)
 {
 	char dummy[1];
-	struct cfg_parser P = { .file = path, .err = errlen ? err : dummy,
+	struct cfg_parser P = { .file = name, .err = errlen ? err : dummy,
 				.errlen = errlen ? errlen : sizeof dummy };
-	unsigned char *buf = NULL;
 	struct config tmp = *c;
+	int rc;
 	P.err[0] = '\0';
-	int rc = cfg_read_file(path, &buf, &P.len, P.err, P.errlen);
-	if (rc < 0)
-		return rc;
+	if (len > CONFIG_FILE_MAX) {
+		snprintf(P.err, P.errlen, "%s: cannot read: file too large (over 1MiB)", name);
+		return -EFBIG;
+	}
 	if (!yaml_parser_initialize(&P.yp)) {
-		snprintf(P.err, P.errlen, "%s: out of memory", path);
-		free(buf);
+		snprintf(P.err, P.errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
-	P.buf = buf;
+	P.buf = (const unsigned char *)text;
+	P.len = len;
 	P.cfg = &tmp;
-	yaml_parser_set_input_string(&P.yp, buf, P.len);
+	yaml_parser_set_input_string(&P.yp, P.buf, P.len);
 	rc = cfg_parse_stream(&P);
 	if (rc == 0)
 		rc = cfg_check(&P);
 	yaml_parser_delete(&P.yp);
-	free(buf);
 	if (rc == 0)
 		*c = tmp;
 	return rc;
 }
 
-/* A YAML double-quoted scalar: reads back byte for byte. */
+int config_load(const char *path, struct config *c, char *err, size_t errlen)
+{
+	char dummy[1];
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	if (!errlen) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	err[0] = '\0';
+	int rc = cfg_read_file(path, &buf, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = config_parse(path, (const char *)buf, len, c, err, errlen);
+	free(buf);
+	return rc;
+}
+
+/* A YAML double-quoted scalar: reads back byte for byte (valid UTF-8;
+ * a byte that is not cannot be said in YAML and is written as \xNN).
+ * What YAML takes as a line break or refuses raw (controls, DEL, C1,
+ * U+2028/2029, U+FEFF, U+FFFE/FFFF) is escaped. */
 static void dump_string(const char *s, FILE *out)
 {
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; ) {
+		unsigned len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2
+			     : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = len == 1 ? *p : len == 2 ? *p & 0x1fu
+			    : len == 3 ? *p & 0x0fu : *p & 0x07u;
+		for (unsigned i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80) {
+				len = 0;
+				break;
+			}
+			cp = cp << 6 | (p[i] & 0x3fu);
+		}
+		if (len == 0) {
+			fprintf(out, "\\x%02x", *p++);
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
+		else if (cp < 0x20 || cp == 0x7f)
+			fprintf(out, "\\x%02x", (unsigned)cp);
+		else if ((cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029 ||
+			 cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
+			fprintf(out, "\\u%04x", (unsigned)cp);
 		else
-			fputc(*p, out);
+			fwrite(p, 1, len, out);
+		p += len;
 	}
 	fputc('"', out);
 }
@@ -1200,7 +1420,7 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 	uint32_t v32;
 	unsigned n;
 	int vi;
-	if (k->type == CT_UIDS || k->type == CT_RULES || k->type == CT_STATS) {
+	if (k->type == CT_UIDS || k->type == CT_GIDS || k->type == CT_RULES || k->type == CT_STATS) {
 		memcpy(&n, (const char *)c + k->off_n, sizeof n);
 		if (n > k->max)
 			n = (unsigned)k->max;
@@ -1237,6 +1457,7 @@ static void dump_value(const struct cfg_key *k, const struct config *c, FILE *ou
 	case CT_DURATION:
 	case CT_SIZE: memcpy(&v, field, sizeof v); break;
 	case CT_UIDS:
+	case CT_GIDS:
 	case CT_RULES:
 	case CT_STATS: return;   /* above */
 	}
@@ -1284,4 +1505,43 @@ bool config_uid_listed(const uint32_t *uids, unsigned n, uint32_t uid)
 		if (uids[i] == uid)
 			return true;
 	return false;
+}
+
+int config_parse_mode(const char *s)
+{
+	size_t len = strlen(s);
+	unsigned v = 0;
+	if (len < 3 || len > 4)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '7')
+			return -1;
+		v = v * 8 + (unsigned)(*p - '0');
+	}
+	return v > 0777 ? -1 : (int)v;
+}
+
+unsigned config_socket_mode(const struct config *c, bool per_user)
+{
+	int m = c->socket_mode[0] ? config_parse_mode(c->socket_mode) : -1;
+	return m >= 0 ? (unsigned)m : per_user ? 0600u : 0660u;
+}
+
+const char *config_key_path(unsigned i)
+{
+	return i < NKEYS ? cfg_keys[i].path : NULL;
+}
+
+int config_value_text(const struct config *c, const char *path, char *buf, size_t len)
+{
+	int i = key_find(path);
+	if (i < 0 || len == 0)
+		return -1;
+	FILE *f = fmemopen(buf, len, "w");
+	if (!f)
+		return -1;
+	dump_value(&cfg_keys[i], c, f);
+	fclose(f);   /* NUL-terminates within len */
+	memmove(buf, buf + (buf[0] == ' '), strlen(buf + (buf[0] == ' ')) + 1);
+	return 0;
 }

@@ -15,11 +15,12 @@
 #include "classify.h"   /* enum classify_field, CLASSIFY_NAME_MAX */
 
 enum config_ring_mode { CONFIG_RING_FILE = 0, CONFIG_RING_MEMORY = 1 };
+enum config_log_target { CONFIG_LOG_STDERR = 0, CONFIG_LOG_SYSLOG = 1 };
 
 /* Largest config file we read; anything bigger is a mistake. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-/* Most uids in one access list, most classify rules. */
+/* Most users (or groups) in one access list, most classify rules. */
 #define CONFIG_UIDS_MAX 64
 #define CONFIG_RULES_MAX 64
 #define CONFIG_PATTERN_MAX 256
@@ -49,6 +50,7 @@ struct config_rule {
 struct config {
 	char socket[108];              /* socket; "" = daemon's default */
 	char socket_group[64];         /* socket_group; "" = primary group */
+	char socket_mode[8];           /* socket_mode, octal; "" = 0660 (system), 0600 (per-user) */
 	char state_dir[4096];          /* state_dir; "" = daemon's default */
 	char procfs[4096];             /* procfs, default "/proc" */
 	char sysfs[4096];              /* sysfs, default "/sys" */
@@ -59,6 +61,9 @@ struct config {
 	uint32_t frame_max;            /* protocol.frame_max, 1MiB, 4KiB..64MiB */
 	uint64_t session_budget_bytes; /* protocol.session_budget, 4MiB, >= frame_max */
 	uint64_t stuck_timeout_ns;     /* protocol.stuck_timeout, 30s, 1s..1h */
+	char prom_listen[128];         /* prometheus.listen, "" = off; "host:port", ":port" = loopback */
+	uint32_t prom_max_connections; /* prometheus.max_connections, 16, 1..1024 */
+	uint64_t prom_timeout_ns;      /* prometheus.timeout, 5s, 100ms..60s */
 	int log_level;                 /* log.level, enum log_level, info */
 	uint64_t procs_scan_interval_ns;    /* procs.scan_interval, 1s, 100ms..60s */
 	uint64_t procs_tracked_interval_ns; /* procs.tracked_interval, 100ms, 50ms..10s, <= scan */
@@ -76,9 +81,16 @@ struct config {
 	 * (besides root and the process's owner); default none. */
 	uint32_t access_cmdline_uids[CONFIG_UIDS_MAX];
 	unsigned access_ncmdline_uids;
+	/* access.cmdline_groups: the same for members of these groups. */
+	uint32_t access_cmdline_gids[CONFIG_UIDS_MAX];
+	unsigned access_ncmdline_gids;
 	/* access.admins: may reload / shut down rmond (besides root). */
 	uint32_t access_admins[CONFIG_UIDS_MAX];
 	unsigned access_nadmins;
+	/* access.admin_groups: the same for members of these groups. */
+	uint32_t access_admin_gids[CONFIG_UIDS_MAX];
+	unsigned access_nadmin_gids;
+	int log_target;                /* log.target, enum config_log_target, stderr */
 	/* classify: rules in file order, ahead of the built-in ones. */
 	struct config_rule classify[CONFIG_RULES_MAX];
 	unsigned nclassify;
@@ -94,10 +106,30 @@ void config_defaults(struct config *c);
  * A list the file sets (classify, access.*) replaces the caller's. */
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
 
+/* The same from memory: text[0..len) named name in messages (no NUL
+ * needed).  config_load reads the file and calls this; the config fuzz
+ * target calls it directly. */
+int config_parse(const char *name, const char *text, size_t len, struct config *c,
+                 char *err, size_t errlen);
+
 /* Writes *c as YAML that config_load reads back to the same values. */
 void config_dump(const struct config *c, FILE *out);
 
-/* Is uid in the list (access_cmdline_uids / access_admins and count)? */
+/* Is uid in the list (access_cmdline_uids / access_admins and count)?
+ * Also for gids in the group lists. */
 bool config_uid_listed(const uint32_t *uids, unsigned n, uint32_t uid);
+
+/* An octal mode "0660" / "660" (at most 0777), or -1. */
+int config_parse_mode(const char *s);
+/* The socket's mode: socket_mode, else 0660 (system) or 0600 (per-user). */
+unsigned config_socket_mode(const struct config *c, bool per_user);
+
+/* The path of key i ("ring.budget"), in file order; NULL past the last. */
+const char *config_key_path(unsigned i);
+
+/* The value of the key at path ("ring.budget") as config_dump writes it
+ * ("128MiB", "\"/run/rmon\"", "[0, 1000]") into buf; 0, or -1 for an
+ * unknown key.  For messages about a key. */
+int config_value_text(const struct config *c, const char *path, char *buf, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "access.h"
 #include "dispatch.h"
 #include "log.h"
 #include "msg.h"
@@ -30,8 +31,14 @@ static void read_peer(struct conn *c)
 	c->uid = (uid_t)-1;
 	c->gid = (gid_t)-1;
 	c->pid = 0;
+	c->ngroups = -1;
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
 		return;
+#ifdef SO_PEERGROUPS
+	socklen_t glen = sizeof c->groups;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &glen) == 0)
+		c->ngroups = (int)(glen / sizeof c->groups[0]);
+#endif
 #ifdef SO_PEERCRED
 	struct ucred cr;
 	socklen_t len = sizeof cr;
@@ -324,6 +331,8 @@ void conn_accept(struct server *srv)
 		return;
 	}
 	read_peer(c);
+	if (c->ngroups < 0 && c->uid != (uid_t)-1)
+		access_read_groups(c);
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 	log_debug("session from pid %ld uid %ld", (long)c->pid, (long)c->uid);
 }

@@ -63,6 +63,12 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	/* The peer's supplementary groups from SO_PEERGROUPS; ngroups -1 when
+	 * the kernel did not say (or there were more): access.c then asks
+	 * getgrouplist for the uid's name. */
+#define CONN_GROUPS_MAX 64
+	gid_t groups[CONN_GROUPS_MAX];
+	int ngroups;
 	bool hello;
 	bool closing;
 	bool shutting_down;

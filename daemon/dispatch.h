@@ -20,6 +20,10 @@ struct req_entry {
 
 void dispatch_request(struct conn *c, const struct msg_request *req);
 
+/* The permission_denied error for what (an op, "config reload"), which is
+ * for admins only. */
+void dispatch_deny(struct conn *c, uint64_t id, const char *what);
+
 /* Which ops this server implements (for hello). */
 int dispatch_has_op(enum proto_op op);
 

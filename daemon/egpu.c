@@ -71,6 +71,7 @@ struct egpu {
 	pthread_mutex_t lock;           /* guards stop, stats and info */
 	pthread_cond_t cond;
 	bool stop;
+	bool regrid;                   /* interval_ns changed (reload): re-align the grid */
 	struct egpu_stats stats;
 	struct egpu_link_info info[EGPU_MAX];
 	struct egpu_router_info routers[EGPU_ROUTERS_MAX];
@@ -91,6 +92,9 @@ struct egpu {
 	bool have_tb_prev, warned_full, warned_list;
 	struct stats_file *files;
 	unsigned nfiles;
+	struct stats_file *new_files;   /* (lock) egpu_set_stats_files's, for the next tick */
+	unsigned new_nfiles;
+	bool have_new_files;
 	char buf[VSTATS_FILE_MAX];
 	uint64_t events;
 	unsigned tick_events;           /* written this tick */
@@ -622,15 +626,49 @@ static void egpu_tick(struct egpu *e)
 		e->on_tick(e->on_tick_arg);
 }
 
-static bool wait_until(struct egpu *e, uint64_t deadline)
+/* The first deadline of the grid for interval iv after now. */
+static uint64_t grid_start(uint64_t iv)
 {
-	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	return (clock_mono_ns() / iv + 1) * iv + iv / 100 * 27;
+}
+
+/* Sleep until *next, a stop request or a new interval (then *iv and *next
+ * move to the new grid and the wait goes on).  True when stopping. */
+static bool wait_until(struct egpu *e, uint64_t *next, uint64_t *iv)
+{
+	struct timespec ts = { (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
 	pthread_mutex_lock(&e->lock);
-	while (!e->stop && pthread_cond_timedwait(&e->cond, &e->lock, &ts) != ETIMEDOUT)
-		;
+	for (;;) {
+		while (!e->stop && !e->regrid &&
+		       pthread_cond_timedwait(&e->cond, &e->lock, &ts) != ETIMEDOUT)
+			;
+		if (e->stop || !e->regrid)
+			break;
+		e->regrid = false;
+		*iv = e->interval_ns;
+		*next = grid_start(*iv);
+		ts = (struct timespec){ (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
+	}
 	bool stop = e->stop;
 	pthread_mutex_unlock(&e->lock);
 	return stop;
+}
+
+/* Between ticks, the thread adopts the files a reload gave (only it reads
+ * e->files, so the old array is freed here, never under a reader). */
+static void take_new_files(struct egpu *e)
+{
+	struct stats_file *old = NULL;
+	pthread_mutex_lock(&e->lock);
+	if (e->have_new_files) {
+		old = e->files;
+		e->files = e->new_files;
+		e->nfiles = e->new_nfiles;
+		e->new_files = NULL;
+		e->have_new_files = false;
+	}
+	pthread_mutex_unlock(&e->lock);
+	free(old);
 }
 
 static void *egpu_main(void *arg)
@@ -638,8 +676,9 @@ static void *egpu_main(void *arg)
 	struct egpu *e = arg;
 	/* Off the host sampler's and the GPU thread's grids (multiples of
 	 * their intervals, and those plus half): see gpu.c. */
-	uint64_t iv = e->interval_ns, next = (clock_mono_ns() / iv + 1) * iv + iv / 100 * 27;
-	while (!wait_until(e, next)) {
+	uint64_t iv = e->interval_ns, next = grid_start(iv);
+	while (!wait_until(e, &next, &iv)) {
+		take_new_files(e);
 		egpu_tick(e);
 		next += iv;
 		uint64_t now = clock_mono_ns();
@@ -654,21 +693,57 @@ static void *egpu_main(void *arg)
 	return NULL;
 }
 
+/* The stats files of specs[0..n), or NULL (n == 0, or out of memory). */
+static struct stats_file *files_new(const struct egpu_stats_spec *specs, unsigned n)
+{
+	struct stats_file *files = n ? calloc(n, sizeof *files) : NULL;
+	for (unsigned i = 0; files && i < n; i++) {
+		struct stats_file *f = &files[i];
+		vstats_init(&f->v, specs[i].path);
+		snprintf(f->pci, sizeof f->pci, "%s", specs[i].gpu_pci ? specs[i].gpu_pci : "");
+		f->index = specs[i].gpu_index;
+	}
+	return files;
+}
+
+int egpu_set_stats_files(struct egpu *e, const struct egpu_stats_spec *files, unsigned nfiles)
+{
+	struct stats_file *nf = files_new(files, nfiles), *old;
+	if (nfiles && !nf)
+		return -ENOMEM;
+	pthread_mutex_lock(&e->lock);
+	old = e->new_files;
+	e->new_files = nf;
+	e->new_nfiles = nfiles;
+	e->have_new_files = true;
+	pthread_mutex_unlock(&e->lock);
+	free(old);
+	if (!e->started)
+		take_new_files(e);
+	return 0;
+}
+
+void egpu_set_interval(struct egpu *e, uint64_t interval_ns)
+{
+	pthread_mutex_lock(&e->lock);
+	if (e->interval_ns != interval_ns) {
+		e->interval_ns = interval_ns;
+		e->stats.interval_ns = interval_ns;
+		e->regrid = true;
+		pthread_cond_signal(&e->cond);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
 int egpu_open(struct egpu **out, const struct egpu_opts *o)
 {
 	struct egpu *e = calloc(1, sizeof *e);
 	if (!e)
 		return -ENOMEM;
-	e->files = o->nfiles ? calloc(o->nfiles, sizeof *e->files) : NULL;
+	e->files = files_new(o->files, o->nfiles);
 	if (o->nfiles && !e->files) {
 		free(e);
 		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < o->nfiles; i++) {
-		struct stats_file *f = &e->files[i];
-		vstats_init(&f->v, o->files[i].path);
-		snprintf(f->pci, sizeof f->pci, "%s", o->files[i].gpu_pci ? o->files[i].gpu_pci : "");
-		f->index = o->files[i].gpu_index;
 	}
 	e->nfiles = o->nfiles;
 	e->sysfd = o->sysfd;
@@ -729,6 +804,7 @@ void egpu_close(struct egpu *e)
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
 	free(e->files);
+	free(e->new_files);
 	free(e);
 }
 

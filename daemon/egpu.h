@@ -88,6 +88,10 @@ int egpu_open(struct egpu **out, const struct egpu_opts *o);
 unsigned egpu_count(const struct egpu *e);
 int egpu_start(struct egpu *e, struct ring *ring, void (*on_tick)(void *), void *arg);
 void egpu_stop(struct egpu *e);
+/* Reload: a new interval (the thread re-aligns its grid at once) and new
+ * vendor stats files (taken up between two ticks; their rates restart). */
+void egpu_set_interval(struct egpu *e, uint64_t interval_ns);
+int egpu_set_stats_files(struct egpu *e, const struct egpu_stats_spec *files, unsigned nfiles);
 void egpu_close(struct egpu *e);
 void egpu_get_stats(struct egpu *e, struct egpu_stats *out);
 /* The links as of the last tick, by index: how many were written to out. */

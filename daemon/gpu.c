@@ -46,6 +46,7 @@ struct gpu {
 	pthread_mutex_t lock;          /* guards stop, stats and dev[].info */
 	pthread_cond_t cond;
 	bool stop;
+	bool regrid;                   /* interval_ns changed (reload): re-align the grid */
 	struct gpu_stats stats;
 
 	struct nvml *nv;               /* NULL: no NVML */
@@ -439,12 +440,29 @@ static void gpu_tick(struct gpu *g)
 
 /* ---- the thread ------------------------------------------------------- */
 
-static bool wait_until(struct gpu *g, uint64_t deadline)
+/* The first deadline of the grid for interval iv after now. */
+static uint64_t grid_start(uint64_t iv)
 {
-	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	return (clock_mono_ns() / iv + 1) * iv + iv / 2;
+}
+
+/* Sleep until *next, a stop request or a new interval (then *iv and *next
+ * move to the new grid and the wait goes on).  True when stopping. */
+static bool wait_until(struct gpu *g, uint64_t *next, uint64_t *iv)
+{
+	struct timespec ts = { (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
 	pthread_mutex_lock(&g->lock);
-	while (!g->stop && pthread_cond_timedwait(&g->cond, &g->lock, &ts) != ETIMEDOUT)
-		;
+	for (;;) {
+		while (!g->stop && !g->regrid &&
+		       pthread_cond_timedwait(&g->cond, &g->lock, &ts) != ETIMEDOUT)
+			;
+		if (g->stop || !g->regrid)
+			break;
+		g->regrid = false;
+		*iv = g->interval_ns;
+		*next = grid_start(*iv);
+		ts = (struct timespec){ (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
+	}
 	bool stop = g->stop;
 	pthread_mutex_unlock(&g->lock);
 	return stop;
@@ -456,8 +474,8 @@ static void *gpu_main(void *arg)
 	/* Half an interval off the host sampler's grid (multiples of its
 	 * interval): waking at the same instant, the two would compete for a
 	 * CPU and the host ticks would start later (bench-gpu measured it). */
-	uint64_t iv = g->interval_ns, next = (clock_mono_ns() / iv + 1) * iv + iv / 2;
-	while (!wait_until(g, next)) {
+	uint64_t iv = g->interval_ns, next = grid_start(iv);
+	while (!wait_until(g, &next, &iv)) {
 		gpu_tick(g);
 		next += iv;
 		uint64_t now = clock_mono_ns();
@@ -484,6 +502,19 @@ int gpu_start(struct gpu *g, struct ring *ring, void (*on_tick)(void *), void *a
 	pthread_setname_np(g->thread, "rmond-gpu");   /* top -H, ps -L, perf */
 	g->started = true;
 	return 0;
+}
+
+void gpu_set_interval(struct gpu *g, uint64_t interval_ns)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (g->interval_ns != interval_ns) {
+		g->interval_ns = interval_ns;
+		g->regrid = true;
+		pthread_cond_signal(&g->cond);
+	}
+	pthread_mutex_unlock(&g->lock);
 }
 
 void gpu_stop(struct gpu *g)

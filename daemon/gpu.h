@@ -68,6 +68,8 @@ int gpu_open(struct gpu **out, const struct gpu_opts *o, char *err, size_t errle
 unsigned gpu_devices(const struct gpu *g);
 int gpu_start(struct gpu *g, struct ring *ring, void (*on_tick)(void *), void *arg);
 void gpu_stop(struct gpu *g);
+/* A new interval (reload): the thread re-aligns its grid at once.  NULL ok. */
+void gpu_set_interval(struct gpu *g, uint64_t interval_ns);
 void gpu_close(struct gpu *g);
 void gpu_get_stats(struct gpu *g, struct gpu_stats *out);
 /* Device i's identity and state: 0, or -ENOENT past the last device. */

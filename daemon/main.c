@@ -21,10 +21,14 @@
 #include "gpuprocs.h"
 #include "proto.h"
 #include "log.h"
+#include "reload.h"
 #include "notify.h"
 #include "paths.h"
+#include "persist.h"
+#include "prom-serve.h"
 #include "rmond.h"
 #include "runs.h"
+#include "watchdog.h"
 
 struct rmond the_rmond;
 
@@ -51,11 +55,15 @@ static void usage(FILE *out)
 	"  -f, --foreground       stay in the foreground, log to stderr\n"
 	"  -c, --config FILE      YAML config (default: none, built-in defaults)\n"
 	"  -n, --check-config     check the config, print the effective one, exit\n"
-	"  -s, --socket PATH      socket (default: /run/rmon/rmond.sock as root,\n"
+	"  -s, --socket PATH      socket (default: $RUNTIME_DIRECTORY/rmond.sock\n"
+	"                         under systemd, /run/rmon/rmond.sock as root,\n"
 	"                         else $XDG_RUNTIME_DIR/rmon/rmond.sock, else\n"
 	"                         /tmp/rmon-$UID/rmond.sock)\n"
-	"      --state-dir DIR    where the ring file lives (default: /var/lib/rmon\n"
-	"                         as root, else ~/.local/state/rmon)\n"
+	"      --state-dir DIR    where the ring file lives (default:\n"
+	"                         $STATE_DIRECTORY under systemd, /var/lib/rmon\n"
+	"                         as root, else ~/.local/state/rmon); while it is\n"
+	"                         unwritable or full the ring stays in memory\n"
+	"                         and the file is retried every 5 s\n"
 	"      --memory           keep the ring in memory only (no history file)\n"
 	"      --procfs DIR       procfs root (default /proc)\n"
 	"      --sysfs DIR        sysfs root (default /sys)\n"
@@ -63,7 +71,9 @@ static void usage(FILE *out)
 	"  -V, --version          print the version and exit\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT stop cleanly.  Docs: README.md, docs/.\n");
+	"Signals: SIGTERM/SIGINT stop cleanly (as `rmonctl shutdown` does); SIGHUP\n"
+	"re-reads the config file (as `rmonctl config reload` does).  Docs: README.md,\n"
+	"docs/, man rmond.\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -126,6 +136,7 @@ static int load_config(struct rmond *d, const struct options *o)
 		if (!realpath(o->config, d->config_path))
 			copy_opt(d->config_path, sizeof d->config_path, o->config);
 	}
+	reload_init(&d->cfg, o->log_level != NULL, o->foreground);   /* the file, before the flags */
 	copy_opt(d->cfg.socket, sizeof d->cfg.socket, o->socket);
 	copy_opt(d->cfg.state_dir, sizeof d->cfg.state_dir, o->state_dir);
 	copy_opt(d->cfg.procfs, sizeof d->cfg.procfs, o->procfs);
@@ -142,7 +153,7 @@ static int load_config(struct rmond *d, const struct options *o)
 	}
 	char given[sizeof d->cfg.socket];
 	memcpy(given, d->cfg.socket, sizeof given);
-	if (paths_socket(given, 0, d->cfg.socket, sizeof d->cfg.socket) < 0) {
+	if (paths_socket(given, PATHS_DAEMON, d->cfg.socket, sizeof d->cfg.socket) < 0) {
 		fprintf(stderr, "rmond: socket path too long (max %d bytes)\n", PATHS_SOCKET_MAX - 1);
 		return -1;
 	}
@@ -214,22 +225,11 @@ static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KI
 static int open_ring(struct rmond *d, const unsigned counts[RM_KIND__COUNT])
 {
 	struct ring_lane_spec specs[RM_KIND__COUNT];
-	char err[512];
 	struct ring_opts ro = { NULL, schema_hash(), specs, lane_specs(&d->cfg, counts, specs) };
 
-	if (!d->cfg.ring_memory) {
-		int rc = paths_mkdirs(d->cfg.state_dir, 0750);
-		if (rc < 0) {
-			log_errx("state directory %s: %s", d->cfg.state_dir, strerror(-rc));
-			return -1;
-		}
-		snprintf(d->ring_path, sizeof d->ring_path, "%s/rmon.ring", d->cfg.state_dir);
-		ro.path = d->ring_path;
-	}
-	if (ring_open(&ro, &d->ring, &d->ring_info, err, sizeof err) < 0) {
-		log_errx("%s", err);
+	snprintf(d->ring_path, sizeof d->ring_path, "%s/rmon.ring", d->cfg.state_dir);
+	if (persist_open(d, &ro) < 0)   /* the file, or memory while the state dir cannot take it */
 		return -1;
-	}
 	char runs_path[4300];
 	snprintf(runs_path, sizeof runs_path, "%s/runs", d->cfg.state_dir);
 	if (runs_open(d->cfg.ring_memory ? NULL : runs_path) < 0)
@@ -288,11 +288,13 @@ static void stop_daemon(struct rmond *d, const char *why)
 {
 	log_info("%s: stopping", why);
 	notify_send("STOPPING=1");
+	watchdog_stop();
 	sampler_stop(&d->sampler);
 	procs_stop(d->procs);
 	gpu_stop(d->gpu);
 	egpu_stop(d->egpu);
 	ring_sync(d->ring);
+	prom_serve_close(d);
 	server_close(&d->server);
 	uv_close((uv_handle_t *)&d->tick_async, NULL);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -304,7 +306,8 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct rmond *d = h->data;
 	if (signum == SIGHUP) {
-		log_info("SIGHUP: reloading is not supported yet; restart rmond to apply a new config");
+		static struct reload_result res;   /* large: off the loop's stack */
+		reload_run(d, "SIGHUP", &res);     /* logs what it did */
 		return;
 	}
 	stop_daemon(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -444,7 +447,8 @@ static int start(struct rmond *d, int report_fd)
 		paths_mkdirs(sockdir, per_user ? 0700 : 0755);
 	}
 	struct server_opts so = { d->cfg.socket, per_user, d->cfg.socket_group, d->cfg.frame_max,
-	                          d->cfg.session_budget_bytes, d->cfg.stuck_timeout_ns };
+	                          d->cfg.session_budget_bytes, d->cfg.stuck_timeout_ns,
+	                          config_socket_mode(&d->cfg, per_user) };
 	d->loop = uv_default_loop();
 	if (server_open(&d->server, d->loop, &so, err, sizeof err) < 0) {
 		char msg[1100];
@@ -505,10 +509,18 @@ static int start(struct rmond *d, int report_fd)
 		log_errx("%s", err);
 		return -1;
 	}
+	if (prom_serve_open(d, err, sizeof err) < 0) {
+		char msg[1100];
+		snprintf(msg, sizeof msg, "-%s", err);
+		report(report_fd, msg);
+		log_errx("%s", err);
+		return -1;
+	}
 	log_info("rmond %s listening on %s, sampling every %.0f ms", RMON_VERSION,
 	         d->cfg.socket, (double)d->cfg.system_interval_ns / 1e6);
 	report(report_fd, "+");
 	notify_send("READY=1");
+	watchdog_start(d);   /* STATUS= lines, WATCHDOG=1 when WatchdogSec= */
 	return 0;
 }
 
@@ -529,6 +541,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init("rmond", (enum log_level)d->cfg.log_level, !o.foreground);
+	reload_apply_log(&d->cfg);   /* log.target: syslog in the foreground too */
 	if (!o.foreground && daemonize(&report_fd) < 0) {
 		perror("rmond: fork");
 		return 1;

@@ -33,6 +33,9 @@ struct procs {
 	pthread_mutex_t lock;          /* guards everything below marked (L) */
 	pthread_cond_t cond;
 	bool stop;                     /* (L) */
+	bool new_opts;                 /* (L) procs_set_opts gave new_o: take it up */
+	struct procs_opts new_o;       /* (L) */
+	bool reclassify;               /* (L) the rules changed: classify every entry anew */
 	int wake[2];                   /* self-pipe: procs_stop wakes the thread's poll */
 
 	struct procs_opts o;

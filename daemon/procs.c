@@ -35,7 +35,7 @@ struct proc_snap *procs__snap_find(struct procs *p, int32_t pid)
 static void snap_classify(struct procs *p, struct proc_snap *s)
 {
 	const struct proc_snap *old = procs__snap_find(p, s->info.pid);
-	if (old && old->info.start_ticks == s->info.start_ticks &&
+	if (old && !p->reclassify && old->info.start_ticks == s->info.start_ticks &&
 	    old->info.generation == s->info.generation) {
 		memcpy(s->category, old->category, sizeof s->category);
 		return;
@@ -117,6 +117,7 @@ static void do_scan(struct procs *p, uint64_t mono)
 	pthread_mutex_lock(&p->lock);
 	for (unsigned i = 0; i < count; i++)
 		snap_classify(p, &snap[i]);
+	p->reclassify = false;
 	free(p->snap);
 	p->snap = snap;
 	p->nsnap = count;
@@ -309,19 +310,62 @@ static bool wait_tick(struct procs *p, uint64_t deadline)
 {
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		bool stop = p->stop;
+		bool stop = p->stop, new_opts = p->new_opts;
 		pthread_mutex_unlock(&p->lock);
 		if (stop)
 			return true;
+		if (new_opts)
+			return false;
 		uint64_t now = clock_mono_ns();
 		if (now >= deadline)
 			return false;
 		int ms = (int)((deadline - now + 999999) / 1000000);
 		struct pollfd pf[2] = { { p->pe ? procevents_fd(p->pe) : -1, POLLIN, 0 },
 		                        { p->wake[0], POLLIN, 0 } };
+		char junk[16];
 		if (poll(pf, 2, ms) > 0 && (pf[0].revents & POLLIN))
 			drain_events(p);
+		if ((pf[1].revents & POLLIN) && read(p->wake[0], junk, sizeof junk) < 0)
+			log_warn("procs wake pipe");
 	}
+}
+
+/* Adopt the options procs_set_opts left, if any.  True when it did. */
+static bool take_new_opts(struct procs *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool took = p->new_opts;
+	if (took) {
+		p->o = p->new_o;
+		p->new_opts = false;
+		proctab_set_quiet_pct(p->pt, p->o.quiet_thread_pct);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return took;
+}
+
+void procs_set_opts(struct procs *p, const struct procs_opts *o)
+{
+	pthread_mutex_lock(&p->lock);
+	p->new_o = *o;
+	p->new_opts = true;
+	pthread_mutex_unlock(&p->lock);
+	if (!p->started)
+		take_new_opts(p);
+	else if (write(p->wake[1], "o", 1) < 0)
+		log_warn("waking the procs thread");
+}
+
+void procs_swap_classifier(struct procs *p, struct classifier *cls)
+{
+	/* p->cls is const for the thread; the object is the caller's own */
+	struct classifier *live = (struct classifier *)(uintptr_t)p->cls;
+	pthread_mutex_lock(&p->lock);
+	struct classifier tmp = *live;
+	*live = *cls;
+	*cls = tmp;
+	p->reclassify = true;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void *procs_main(void *arg)
@@ -332,6 +376,15 @@ static void *procs_main(void *arg)
 
 	while (!wait_tick(p, next)) {
 		uint64_t now = clock_mono_ns();
+		if (take_new_opts(p)) {   /* a reload: the new grid starts now */
+			iv = p->o.tracked_ns;
+			next = now;
+			if (next_scan > now + p->o.scan_ns)
+				next_scan = now + p->o.scan_ns;
+			if (next_pss > now + p->o.pss_ns)
+				next_pss = now + p->o.pss_ns;
+			continue;
+		}
 		drain_events(p);
 		if (now >= next_scan) {
 			do_scan(p, now);

@@ -97,6 +97,16 @@ int procs_start(struct procs *p, struct ring *ring, void (*on_tick)(void *), voi
 void procs_stop(struct procs *p);
 void procs_close(struct procs *p);
 
+/* Reload, loop thread.  New intervals, top_n, max_watches and
+ * quiet_thread_pct: the thread takes them up at once (its wait ends and
+ * the tracked grid restarts from now).  */
+void procs_set_opts(struct procs *p, const struct procs_opts *o);
+/* Swap *cls with the rules the thread classifies by (the classifier given
+ * to procs_open), under the lock the thread classifies under: afterwards
+ * *cls holds the old rules, which no one uses any more, for the caller to
+ * free.  The next scan classifies every process anew. */
+void procs_swap_classifier(struct procs *p, struct classifier *cls);
+
 /* Loop thread. */
 int procs_watch_add(struct procs *p, const struct watch_spec *spec, uint32_t *id, uint64_t *run_id);
 void procs_watch_remove(struct procs *p, uint32_t id);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "egpu.h"
 #include "gpu.h"
+#include "http.h"
 #include "procs.h"
 #include "ring.h"
 #include "sampler.h"
@@ -32,6 +33,7 @@ struct rmond {
 	struct gpu *gpu;              /* NULL: no NVML and no amdgpu card */
 	struct egpu *egpu;            /* the GPU link thread; NULL only if it could not start */
 	struct server server;
+	struct http_server *prom_http; /* the Prometheus listener; NULL: off */
 	uv_loop_t *loop;
 	uv_async_t tick_async;
 	uv_signal_t sig_term, sig_int, sig_hup;

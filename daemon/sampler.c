@@ -121,14 +121,24 @@ void sampler_tick(struct sampler *s)
 		s->on_tick(s->on_tick_arg);
 }
 
-/* Sleep until the deadline or a stop request.  Returns 1 when stopping. */
-static int wait_until(struct sampler *s, uint64_t deadline)
+/* Sleep until the deadline, a stop request or a new interval.  Returns 1
+ * when stopping; on a new interval, *iv and *next are on the new grid. */
+static int wait_until(struct sampler *s, uint64_t *next, uint64_t *iv)
 {
-	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	struct timespec ts = { (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
 	int stop;
 	pthread_mutex_lock(&s->lock);
-	while (!s->stop && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
-		;
+	for (;;) {
+		while (!s->stop && !s->regrid &&
+		       pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
+			;
+		if (s->stop || !s->regrid)
+			break;
+		s->regrid = 0;
+		*iv = s->interval_ns;
+		*next = (clock_ns(CLOCK_MONOTONIC) / *iv + 1) * *iv;
+		ts = (struct timespec){ (time_t)(*next / 1000000000u), (long)(*next % 1000000000u) };
+	}
 	stop = s->stop;
 	pthread_mutex_unlock(&s->lock);
 	return stop;
@@ -140,7 +150,7 @@ static void *sampler_main(void *arg)
 	uint64_t iv = s->interval_ns;
 	uint64_t next = (clock_ns(CLOCK_MONOTONIC) / iv + 1) * iv;
 
-	while (!wait_until(s, next)) {
+	while (!wait_until(s, &next, &iv)) {
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now - next > iv / 2) {
 			pthread_mutex_lock(&s->lock);
@@ -196,6 +206,17 @@ void sampler_close(struct sampler *s)
 			collect_platform[i]->close(s->state[i]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+}
+
+void sampler_set_interval(struct sampler *s, uint64_t interval_ns)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->interval_ns != interval_ns) {
+		s->interval_ns = interval_ns;
+		s->regrid = 1;
+		pthread_cond_signal(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 void sampler_get_stats(struct sampler *s, struct sampler_stats *out)

@@ -37,9 +37,10 @@ struct sampler {
 	void (*on_tick)(void *arg);   /* called on the sampler thread after a commit */
 	void *on_tick_arg;
 
-	pthread_mutex_t lock;         /* guards stop + stats */
+	pthread_mutex_t lock;         /* guards stop, regrid, interval_ns writes + stats */
 	pthread_cond_t cond;
 	int stop;
+	int regrid;                   /* interval_ns changed: re-align the grid */
 	struct sampler_stats stats;
 	uint64_t cpu_hist[100], wall_hist[100];
 	uint64_t failing;             /* bit per collector in a failing state */
@@ -65,5 +66,11 @@ void sampler_close(struct sampler *s);
 void sampler_tick(struct sampler *s);
 
 void sampler_get_stats(struct sampler *s, struct sampler_stats *out);
+
+/* A new interval (reload), taken up by the thread at once: the wait in
+ * progress ends and the grid re-aligns to multiples of the new interval.
+ * The loop thread is the only writer of interval_ns, so it may read it
+ * without the lock. */
+void sampler_set_interval(struct sampler *s, uint64_t interval_ns);
 
 #endif

@@ -23,7 +23,10 @@
 	OP(CANCEL, "cancel", "end a stream early")                            \
 	OP(WATCH, "watch", "follow processes (and their threads, children) live (streamed)") \
 	OP(TOP, "top", "the process table, sorted by CPU, memory or I/O")     \
-	OP(MARK, "mark", "write an annotation into the mark lane")
+	OP(MARK, "mark", "write an annotation into the mark lane")          \
+	OP(METRICS, "metrics", "the Prometheus text exposition of the newest records") \
+	OP(CONFIG, "config", "the effective config (show), or re-read the config file (reload, admins)") \
+	OP(SHUTDOWN, "shutdown", "stop rmond cleanly, as SIGTERM does (admins)")
 
 enum proto_op {
 #define PROTO_OP_ENUM(ID, name, help) PROTO_OP_##ID,
@@ -40,7 +43,7 @@ enum proto_op {
 	E(UNKNOWN_OP, "unknown_op", "no such operation")                     \
 	E(BAD_ARGS, "bad_args", "an argument is missing, of the wrong type or out of range") \
 	E(NOT_FOUND, "not_found", "nothing matches (metric, instance or stream)") \
-	E(DENIED, "denied", "the peer may not do this")                      \
+	E(DENIED, "permission_denied", "the peer may not do this (the message says why)") \
 	E(VERSION, "version", "the client speaks a newer major protocol version") \
 	E(BUSY, "busy", "too many streams or sessions")                      \
 	E(INTERNAL, "internal", "the server failed; see its log")

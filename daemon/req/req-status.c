@@ -8,19 +8,27 @@
 #include "req.h"
 #include "req-gpuprocs.h"
 #include "clock.h"
+#include "persist.h"
+#include "reload.h"
 #include "rmond.h"
 
 static void pack_server(msgpack_packer *pk)
 {
 	struct rmond *d = &the_rmond;
+	struct reload_stats rs;
+	reload_get_stats(&rs);
 	msg_pack_str(pk, "server");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 10);
 	msg_pack_kv_str(pk, "version", RMON_VERSION);
 	msg_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	msg_pack_kv_u64(pk, "started_ns", d->started_rt_ns);
 	msg_pack_kv_f64(pk, "uptime_s", (double)(clock_mono_ns() - d->started_mono_ns) / 1e9);
 	msg_pack_kv_str(pk, "socket", d->server.path);
 	msg_pack_kv_str(pk, "config", d->config_path);
+	msg_pack_kv_u64(pk, "reloads", rs.reloads);
+	msg_pack_kv_u64(pk, "reloads_failed", rs.failed);
+	msg_pack_kv_u64(pk, "last_reload_ns", rs.last_ns);
+	msg_pack_kv_str(pk, "last_reload", rs.last_result);
 }
 
 static void pack_sampler(msgpack_packer *pk, const struct sampler_stats *st)
@@ -58,8 +66,9 @@ static void pack_ring(msgpack_packer *pk)
 {
 	struct rmond *d = &the_rmond;
 	msg_pack_str(pk, "ring");
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 10);
 	msg_pack_kv_str(pk, "mode", ring_is_file(d->ring) ? "file" : "memory");
+	msg_pack_kv_str(pk, "persistence", persist_state());
 	msg_pack_kv_str(pk, "path", ring_is_file(d->ring) ? d->ring_path : "");
 	msg_pack_kv_u64(pk, "bytes", ring_bytes(d->ring));
 	msg_pack_kv_u64(pk, "budget_bytes", d->cfg.ring_budget_bytes);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "clock.h"
 #include "req.h"
 #include "req-watch-dev.h"
@@ -52,19 +53,11 @@ static bool pid_in(const int32_t *v, unsigned n, int32_t pid)
 	return false;
 }
 
-/* May this peer see the command line of a process owned by uid? */
-static bool may_see_cmdline(const struct conn *c, uint32_t uid)
-{
-	const struct config *cfg = &the_rmond.cfg;
-	return c->uid == 0 || c->uid == uid ||
-	       config_uid_listed(cfg->access_cmdline_uids, cfg->access_ncmdline_uids, c->uid);
-}
-
 void req_pack_proc(msgpack_packer *pk, const struct conn *c, const struct rm_rec *r,
                    const struct proc_snap *s)
 {
 	bool same = s && rec_has(r, RM_PROC_START) && fabs(s->info.start_time - r->v[RM_PROC_START]) < 1;
-	bool see = same && may_see_cmdline(c, s->info.uid);
+	bool see = same && access_may_see_cmdline(c, &the_rmond.cfg, s->info.uid);
 	req_pack_record_extra(pk, RM_KIND_PROC, r, 1 + (see ? 2u : 0u));
 	msg_pack_kv_str(pk, "category", same ? s->category : "other");
 	if (see) {

@@ -7,7 +7,8 @@
 #include "selector.h"
 
 extern const struct req_entry req_hello, req_status, req_get, req_query,
-	req_schema, req_cancel, req_watch, req_top, req_mark;
+	req_schema, req_cancel, req_watch, req_top, req_mark, req_metrics;
+extern const struct req_entry req_config, req_shutdown;
 
 #define REQ_SELECTORS_MAX 256
 
@@ -76,5 +77,9 @@ uint32_t req_caps(void);
 
 /* The ring lane of a kind, or -1. */
 int req_lane(enum rm_kind kind);
+
+/* The Prometheus exposition of the newest records and of rmond itself
+ * (req-metrics.c): malloc'd text of *len bytes, or NULL (out of memory). */
+char *req_metrics_text(size_t *len);
 
 #endif

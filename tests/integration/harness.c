@@ -1,9 +1,11 @@
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -206,12 +208,36 @@ int harness_run(const char *const *argv, char *out, size_t outlen, char *err, si
 	return harness_run_as((uid_t)-1, (gid_t)-1, argv, out, outlen, err, errlen);
 }
 
+int harness_log_has(const struct daemon_proc *d, const char *what)
+{
+	static char text[1 << 20];
+	FILE *f = fopen(d->log, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return strstr(text, what) != NULL;
+}
+
+struct passwd *harness_test_user(void)
+{
+	if (geteuid() != 0)
+		return NULL;
+	if (!getpwnam("rmontest") && system("useradd -M -r -s /usr/sbin/nologin rmontest") != 0)
+		return NULL;
+	return getpwnam("rmontest");
+}
+
 int harness_run_as(uid_t uid, gid_t gid, const char *const *argv, char *out, size_t outlen,
                    char *err, size_t errlen)
 {
 	char bin[512];
 	int o[2], e[2], st;
-	snprintf(bin, sizeof bin, "%s/%s", harness_build_dir(), argv[0]);
+	if (strchr(argv[0], '/'))   /* a system tool, e.g. /usr/bin/curl */
+		snprintf(bin, sizeof bin, "%s", argv[0]);
+	else
+		snprintf(bin, sizeof bin, "%s/%s", harness_build_dir(), argv[0]);
 	if (pipe(o) < 0 || pipe(e) < 0)
 		return -1;
 	pid_t pid = fork();
@@ -344,6 +370,28 @@ pid_t harness_spawn_helper(const char *const *argv)
 	ssize_t n = read(p[0], line, sizeof line);   /* "ready" */
 	close(p[0]);
 	return n > 0 ? pid : -1;
+}
+
+int harness_count_fds(pid_t pid)
+{
+	char path[64], link[384], target[256];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	int n = 0;
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+		ssize_t len = readlink(link, target, sizeof target - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		n += strncmp(target, "/proc/", 6) != 0;
+	}
+	closedir(d);
+	return n;
 }
 
 long harness_rss_kb(pid_t pid)

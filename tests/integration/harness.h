@@ -42,6 +42,13 @@ int harness_ctl(const char *sock, char *out, size_t outlen, char *err, size_t er
 int harness_run_as(uid_t uid, gid_t gid, const char *const *argv, char *out, size_t outlen,
                    char *err, size_t errlen);
 
+/* Does the daemon's log (its stderr, the first 1 MiB) hold what? */
+int harness_log_has(const struct daemon_proc *d, const char *what);
+
+/* The unprivileged user "rmontest" for access tests, created when missing
+ * (as root); NULL when not root or it cannot be created. */
+struct passwd *harness_test_user(void);
+
 /* Start a helper from the build's tests/helpers/ (argv[0] is its name);
  * returns its pid once it printed its first line. */
 pid_t harness_spawn_helper(const char *const *argv);
@@ -49,6 +56,10 @@ pid_t harness_spawn_helper(const char *const *argv);
 /* Anonymous resident memory (RssAnon) of a process, kB: without the
  * pages of mapped files such as the ring. */
 long harness_rss_kb(pid_t pid);
+
+/* pid's open fds but those on /proc files (a daemon's process table keeps
+ * them for the machine's processes, which come and go); -1 if unreadable. */
+int harness_count_fds(pid_t pid);
 
 /* Raw protocol. */
 int harness_connect(const char *sock);

@@ -74,18 +74,6 @@ static bool until(const char *want, bool absent, const char *const *args)
 #define UNTIL(want, ...) until(want, false, (const char *const[]){ __VA_ARGS__, NULL })
 #define UNTIL_NOT(want, ...) until(want, true, (const char *const[]){ __VA_ARGS__, NULL })
 
-static bool log_has(const char *what)
-{
-	static char text[1 << 16];
-	FILE *f = fopen(the_daemon.log, "r");
-	if (!f)
-		return false;
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	return strstr(text, what) != NULL;
-}
-
 /* A temp dir holding a copy of the fixture. */
 static int prepare(void)
 {
@@ -204,11 +192,11 @@ static void test_gone_and_back(void **state)
 	assert_true(UNTIL_NOT("gpu:0.", "get", "gpu:*.util_pct"));
 	assert_non_null(strstr(out, "gpu:1.util_pct"));
 	assert_true(UNTIL("\"state\":\"gone\"", "status", "--json"));
-	assert_true(log_has("gpu 0: gone"));
+	assert_true(harness_log_has(&the_daemon, "gpu 0: gone"));
 	assert_int_equal(sh("cp -a '%s/tests/fixtures/linux/amdgpu/" DEV "' '%s/" DEV "'", srcdir(),
 	                    the_daemon.dir), 0);
 	assert_true(UNTIL("gpu:0.util_pct 37", "get", "gpu:*.util_pct"));
-	assert_true(log_has("gpu 0: back"));
+	assert_true(harness_log_has(&the_daemon, "gpu 0: back"));
 	assert_int_equal(ctl("status", "--json"), 0);
 	assert_null(strstr(out, "\"state\":\"gone\""));
 	assert_true(get_num("gpu:0.pcie_gen_max") == 4.0);   /* its once-a-second reads too */

@@ -372,21 +372,21 @@ static void test_unknown_keys(void **state)
 	(void)state;
 	expect_error("procfs: /p\nfoo: 1\n",
 		     ":2:1: unknown key \"foo\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, access, "
-		     "log, classify)");
+		     "socket_mode, state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, "
+		     "prometheus, access, log, classify)");
 	expect_error("ring:\n  mode: file\n  budgte: 1G\n",
 		     ":3:3: unknown key \"ring.budgte\" (expected one of: mode, budget, retention)");
 	/* A dotted key is not a second spelling of a nested one. */
 	expect_error("ring.budget: 1G\n",
 		     ":1:1: unknown key \"ring.budget\" (expected one of: socket, socket_group, "
-		     "state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, access, "
-		     "log, classify)");
+		     "socket_mode, state_dir, procfs, sysfs, ring, sampling, procs, gpu, egpu, protocol, "
+		     "prometheus, access, log, classify)");
 	expect_error("procs:\n  scan: 1s\n",
 		     ":2:3: unknown key \"procs.scan\" (expected one of: scan_interval, "
 		     "tracked_interval, pss_interval, top_n, max_watches, quiet_thread_pct)");
-	expect_error("access:\n  cmdline_groups: [adm]\n",
-		     ":2:3: unknown key \"access.cmdline_groups\" (expected one of: cmdline_uids, "
-		     "admins)");
+	expect_error("access:\n  cmdline_gids: [adm]\n",
+		     ":2:3: unknown key \"access.cmdline_gids\" (expected one of: cmdline_uids, "
+		     "cmdline_groups, admins, admin_groups)");
 	expect_error("classify:\n  - name: x\n    regex: y\n",
 		     ":3:5: unknown key \"classify[0].regex\" (expected one of: name, match, "
 		     "category)");
@@ -400,7 +400,7 @@ static void test_unknown_keys(void **state)
 	expect_error("classify:\n  - {match: {{a: 1}: x}}\n",
 		     ":2:14: classify[0].match: keys must be names, got a mapping");
 	expect_error("log:\n  \"le\\tvel\": info\n",
-		     ":2:3: unknown key \"log.le\\x09vel\" (expected one of: level)");
+		     ":2:3: unknown key \"log.le\\x09vel\" (expected one of: level, target)");
 	expect_error("? [a]\n: 1\n", ":1:3: keys must be names, got a list");
 	expect_error("ring:\n  ? {a: 1}\n  : 1\n", ":2:5: ring: keys must be names, got a mapping");
 }
@@ -414,7 +414,7 @@ static void test_wrong_types(void **state)
 	expect_error("ring: 5\n",
 		     ":1:7: ring: expected a mapping with keys mode, budget, retention, got a scalar");
 	expect_error("log: [debug]\n",
-		     ":1:6: log: expected a mapping with keys level, got a list");
+		     ":1:6: log: expected a mapping with keys level, target, got a list");
 	expect_error("- procfs\n", ":1:1: expected a mapping of keys, got a list");
 	expect_error("just text\n", ":1:1: expected a mapping of keys, got a scalar");
 	expect_error("procfs: &p /x\nsysfs: *p\n",
@@ -423,13 +423,13 @@ static void test_wrong_types(void **state)
 	expect_error("procs: 5\n", ":1:8: procs: expected a mapping with keys scan_interval, "
 		     "tracked_interval, pss_interval, top_n, max_watches, quiet_thread_pct, got a scalar");
 	expect_error("access:\n  cmdline_uids: 1000\n",
-		     ":2:17: access.cmdline_uids: expected a list of numeric uids like [1000, 1001], "
+		     ":2:17: access.cmdline_uids: expected a list of users like [alice, 1001], "
 		     "got a scalar");
 	expect_error("access:\n  admins: {root: 0}\n",
-		     ":2:11: access.admins: expected a list of numeric uids like [1000, 1001], "
+		     ":2:11: access.admins: expected a list of users like [alice, 1001], "
 		     "got a mapping");
 	expect_error("access:\n  admins: [[0]]\n",
-		     ":2:12: access.admins[0]: expected a numeric uid, got a list");
+		     ":2:12: access.admins[0]: expected a user name or number, got a list");
 	expect_error("classify: 5\n", ":1:11: classify: expected a list of rules, each with name, "
 		     "match and category, got a scalar");
 	expect_error("classify:\n  name: x\n", ":2:3: classify: expected a list of rules, each "
@@ -489,6 +489,14 @@ static void test_rule_errors(void **state)
 	snprintf(want, sizeof want, ":3:18: classify[0].match.exe: bad regex \"\\\\\\\\[a-\": %s",
 		 re_msg);
 	expect_error("classify:\n  - name: x\n    match: {exe: '\\\\[a-'}\n", want);
+	/* repetitions glibc's regcomp would copy into gigabytes: refused first */
+	expect_error("classify:\n  - {name: x, match: {cmdline: 'a++++++++++++++++++++++++++++++'}, "
+		     "category: ml/x}\n", ":2:32: classify[0].match.cmdline: regex "
+		     "\"a++++++++++++++++++++++++++++++\" repeats too much: its repetitions (+, {n,m}) "
+		     "expand to over 2000 parts");
+	expect_error("classify:\n  - {name: x, match: {cmdline: '((a{99}){99}){99}'}, category: ml/x}\n",
+		     ":2:32: classify[0].match.cmdline: regex \"((a{99}){99}){99}\" repeats too much: "
+		     "its repetitions (+, {n,m}) expand to over 2000 parts");
 	/* bad category */
 	expect_error("classify:\n  - name: x\n    match: {comm: x}\n    category: Compile/X\n",
 		     ":4:15: classify[0].category: expected major/minor (each part [a-z0-9_.+-]+) "
@@ -539,12 +547,18 @@ static void test_uid_errors(void **state)
 {
 	char yaml[1024];
 	(void)state;
-	expect_error("access:\n  cmdline_uids: [1000, alice]\n",
-		     ":2:24: access.cmdline_uids[1]: expected a numeric uid, got \"alice\"");
+	expect_error("access:\n  cmdline_uids: [1000, no-such-user-rmon]\n",
+		     ":2:24: access.cmdline_uids[1]: no such user \"no-such-user-rmon\"");
 	expect_error("access:\n  cmdline_uids: [-1]\n",
-		     ":2:18: access.cmdline_uids[0]: expected a numeric uid, got \"-1\"");
+		     ":2:18: access.cmdline_uids[0]: no such user \"-1\"");
 	expect_error("access:\n  cmdline_uids: [~]\n",
-		     ":2:18: access.cmdline_uids[0]: expected a numeric uid, got \"~\"");
+		     ":2:18: access.cmdline_uids[0]: expected a user name or number, got \"~\"");
+	expect_error("access:\n  admin_groups: [0, no-such-group-rmon]\n",
+		     ":2:21: access.admin_groups[1]: no such group \"no-such-group-rmon\"");
+	expect_error("access:\n  cmdline_groups: [[1]]\n",
+		     ":2:20: access.cmdline_groups[0]: expected a group name or number, got a list");
+	expect_error("access:\n  admin_groups: [4294967295]\n",
+		     ":2:18: access.admin_groups[0]: 4294967295 is above the maximum gid 4294967294");
 	expect_error("access:\n  admins: [4294967295]\n",
 		     ":2:12: access.admins[0]: 4294967295 is above the maximum uid 4294967294");
 	expect_error("access:\n  admins: [99999999999999999999999]\n",
@@ -556,9 +570,69 @@ static void test_uid_errors(void **state)
 	strcat(yaml, "]\n");
 	/* uid 64 is the 65th: "0" at col 12, then ",1".. ",9" (2 columns
 	 * each), ",10".. ",63" (3 each), and ",64": 12 + 18 + 162 + 2 */
-	expect_error(yaml, ":2:194: access.admins: more than 64 uids");
+	expect_error(yaml, ":2:194: access.admins: more than 64 users");
 	expect_error("access:\n  admins: [1]\naccess: {}\n", ":3:1: access: duplicate key");
 	expect_error("access:\n  admins: [1]\n  admins: [2]\n", ":3:3: access.admins: duplicate key");
+}
+
+/* Users and groups by name resolve at load time (root and its group exist
+ * everywhere); numbers stay numbers. */
+static void test_access_names(void **state)
+{
+	struct config c;
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(load("access:\n  admins: [root, 1234]\n  admin_groups: [root, 27]\n"
+			      "  cmdline_uids: [root]\n  cmdline_groups: [\"0\", root]\n", &c), 0);
+	assert_int_equal(c.access_nadmins, 2);
+	assert_int_equal(c.access_admins[0], 0);
+	assert_int_equal(c.access_admins[1], 1234);
+	assert_int_equal(c.access_nadmin_gids, 2);
+	assert_int_equal(c.access_admin_gids[0], 0);
+	assert_int_equal(c.access_admin_gids[1], 27);
+	assert_int_equal(c.access_ncmdline_uids, 1);
+	assert_int_equal(c.access_ncmdline_gids, 2);
+	assert_int_equal(c.access_cmdline_gids[1], 0);
+	/* a list the file sets replaces the old one; the others stay */
+	assert_int_equal(load("access:\n  admin_groups: []\n", &c), 0);
+	assert_int_equal(c.access_nadmin_gids, 0);
+	assert_int_equal(c.access_nadmins, 2);
+}
+
+/* socket_mode: octal, 3 or 4 digits, at most 0777; the default depends on
+ * the socket (0660 system, 0600 per-user).  log.target: stderr | syslog. */
+static void test_socket_mode_log_target(void **state)
+{
+	struct config c;
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.socket_mode, "");
+	assert_int_equal(config_socket_mode(&c, false), 0660);
+	assert_int_equal(config_socket_mode(&c, true), 0600);
+	assert_int_equal(c.log_target, CONFIG_LOG_STDERR);
+	assert_int_equal(load("socket_mode: \"0640\"\nlog:\n  target: syslog\n", &c), 0);
+	assert_int_equal(config_socket_mode(&c, false), 0640);
+	assert_int_equal(config_socket_mode(&c, true), 0640);
+	assert_int_equal(c.log_target, CONFIG_LOG_SYSLOG);
+	assert_int_equal(load("socket_mode: 660\n", &c), 0);
+	assert_int_equal(config_socket_mode(&c, false), 0660);
+	expect_error("socket_mode: \"0888\"\n", ":1:14: socket_mode: expected an octal mode like "
+		     "\"0660\" (at most 0777), got \"0888\"");
+	expect_error("procfs: /p\nsocket_mode: 1777\n", ":2:14: socket_mode: expected an octal mode "
+		     "like \"0660\" (at most 0777), got \"1777\"");
+	expect_error("socket_mode: rw\n", ":1:14: socket_mode: expected an octal mode like "
+		     "\"0660\" (at most 0777), got \"rw\"");
+	expect_error("log:\n  target: journal\n",
+		     ":2:11: log.target: expected one of stderr, syslog, got \"journal\"");
+	assert_int_equal(config_parse_mode("77"), -1);
+	assert_int_equal(config_parse_mode("00777"), -1);
+	assert_int_equal(config_parse_mode("0600"), 0600);
+	char buf[64];
+	assert_int_equal(config_value_text(&c, "socket_mode", buf, sizeof buf), 0);
+	assert_string_equal(buf, "\"660\"");
+	assert_int_equal(config_value_text(&c, "ring.budget", buf, sizeof buf), 0);
+	assert_string_equal(buf, "128MiB");
+	assert_int_equal(config_value_text(&c, "ring.nope", buf, sizeof buf), -1);
 }
 
 static void test_bad_values(void **state)
@@ -730,7 +804,7 @@ static void test_dump_roundtrip(void **state)
 				     "  pss_interval: 10s\n  top_n: 0\n  max_watches: 100\n"
 				     "  quiet_thread_pct: 0\n"));
 	assert_non_null(strstr(text, "\naccess:\n  cmdline_uids: [1000, 1001]\n"
-				     "  admins: [0, 4294967294]\n"));
+				     "  cmdline_groups: []\n  admins: [0, 4294967294]\n  admin_groups: []\n"));
 	assert_non_null(strstr(text, "\n\nclassify:\n"
 				     "  - name: \"gradle\"\n"
 				     "    match: {cmdline: \"^([^ ]*/)?java .*org\\\\.gradle\\\\.\"}\n"
@@ -763,7 +837,8 @@ static void test_dump_roundtrip(void **state)
 	/* Defaults: empty lists as [] */
 	config_defaults(&c);
 	text = dump_to_string(&c);
-	assert_non_null(strstr(text, "\naccess:\n  cmdline_uids: []\n  admins: []\n"));
+	assert_non_null(strstr(text, "\naccess:\n  cmdline_uids: []\n  cmdline_groups: []\n"
+				     "  admins: []\n  admin_groups: []\n"));
 	assert_non_null(strstr(text, "\n\nclassify: []\n"));
 	config_defaults(&back);
 	if (load(text, &back) != 0)
@@ -847,6 +922,8 @@ int main(void)
 		cmocka_unit_test(test_categories_agree),
 		cmocka_unit_test(test_rule_errors),
 		cmocka_unit_test(test_uid_errors),
+		cmocka_unit_test(test_access_names),
+		cmocka_unit_test(test_socket_mode_log_target),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_stats_file_errors),

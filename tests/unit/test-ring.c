@@ -685,6 +685,107 @@ static void test_concurrent_readers(void **state)
 	ring_close(s.r);
 }
 
+/* ---- a memory ring becomes a file ---- */
+
+static void test_persist_keeps_records(void **state)
+{
+	struct fx *f = *state;
+	struct ring_lane_spec l[2] = { { .id = 1, .rec_size = 40, .capacity = 16 },
+	                               { .id = 2, .rec_size = 13, .capacity = 8 } };
+	struct ring *r = open_ok(NULL, HASH, l, 2, NULL);
+	struct ring_open_info info;
+	char err[256] = "", aside[256] = "x";
+
+	push_n(r, 0, 20);   /* wrapped: 4..19 held */
+	push_n(r, 1, 3);
+	assert_false(ring_is_file(r));
+	assert_int_equal(ring_persist(r, f->path, aside, sizeof aside, err, sizeof err), 0);
+	assert_string_equal(aside, "");
+	assert_true(ring_is_file(r));
+	expect_records(r, 0, 4, 20);
+	expect_records(r, 1, 0, 3);
+	push_n(r, 0, 5);    /* the writer goes on, now into the file */
+	push_n(r, 1, 1);
+	assert_int_equal(ring_persist(r, f->path, NULL, 0, err, sizeof err), 0);  /* no-op */
+	ring_close(r);
+	r = open_ok(f->path, HASH, l, 2, &info);
+	assert_int_equal(info.created, 0);
+	assert_int_equal(info.torn, 0);
+	assert_int_equal(ring_head(r, 0), 25);
+	assert_int_equal(ring_tail(r, 0), 9);
+	expect_records(r, 0, 9, 25);
+	assert_int_equal(ring_head(r, 1), 4);
+	expect_records(r, 1, 0, 4);
+	ring_close(r);
+}
+
+static void test_persist_errors(void **state)
+{
+	struct fx *f = *state;
+	struct ring_lane_spec l = { .id = 1, .rec_size = 16, .capacity = 8 };
+	struct ring *r = open_ok(NULL, HASH, &l, 1, NULL);
+	char path[256], err[256] = "", aside[256];
+	struct stat st;
+
+	push_n(r, 0, 3);
+	snprintf(path, sizeof path, "%s/no/such/dir/rmon.ring", f->dir);
+	assert_int_equal(ring_persist(r, path, aside, sizeof aside, err, sizeof err), -ENOENT);
+	assert_non_null(strstr(err, "cannot create"));
+	assert_false(ring_is_file(r));
+	expect_records(r, 0, 0, 3);
+	push_n(r, 0, 1);
+	/* Something already at the path is kept aside, not overwritten. */
+	FILE *old = fopen(f->path, "w");
+	assert_non_null(old);
+	fputs("older history", old);
+	fclose(old);
+	assert_int_equal(ring_persist(r, f->path, aside, sizeof aside, err, sizeof err), 0);
+	assert_non_null(strstr(aside, ".incompatible-"));
+	assert_int_equal(stat(aside, &st), 0);
+	assert_int_equal(st.st_size, 13);
+	expect_records(r, 0, 0, 4);
+	ring_close(r);
+}
+
+/* A writer pushes flat out and readers check every record they copy
+ * while the ring switches from memory to a file under them: no torn
+ * read, no record lost, and the file holds the newest records. */
+static void test_persist_live(void **state)
+{
+	struct fx *f = *state;
+	struct ring_lane_spec l = { .id = 1, .rec_size = 8 * STRESS_WORDS, .capacity = 4096 };
+	struct stress s = { .r = open_ok(NULL, HASH, &l, 1, NULL) };
+	uint64_t w[STRESS_WORDS], at;
+	char err[256] = "";
+	pthread_t wr, rd[2];
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&rd[i], NULL, stress_reader, &s), 0);
+	assert_int_equal(pthread_create(&wr, NULL, stress_writer, &s), 0);
+	usleep(300000);
+	at = ring_head(s.r, 0);
+	assert_int_equal(ring_persist(s.r, f->path, NULL, 0, err, sizeof err), 0);
+	pthread_join(wr, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(rd[i], NULL);
+	print_message("    switched at record %llu of %llu; reads ok %llu, torn %llu\n",
+	              (unsigned long long)at, (unsigned long long)atomic_load(&s.pushed),
+	              (unsigned long long)atomic_load(&s.good),
+	              (unsigned long long)atomic_load(&s.bad));
+	assert_int_equal(atomic_load(&s.bad), 0);
+	assert_true(at > 0 && at < atomic_load(&s.pushed));
+	assert_int_equal(ring_head(s.r, 0), atomic_load(&s.pushed));
+	ring_close(s.r);
+	s.r = open_ok(f->path, HASH, &l, 1, NULL);
+	assert_int_equal(ring_head(s.r, 0), atomic_load(&s.pushed));
+	for (uint64_t n = ring_tail(s.r, 0); n < ring_head(s.r, 0); n++) {
+		assert_int_equal(ring_read(s.r, 0, n, w), 0);
+		for (unsigned i = 0; i < STRESS_WORDS; i++)
+			assert_true(w[i] == n * STRESS_K + i);
+	}
+	ring_close(s.r);
+}
+
 /* ---- a writer killed mid-flight ---- */
 
 #define CRASH_CAP 4096
@@ -795,6 +896,9 @@ int main(void)
 		T(test_stale_tmp),
 		T(test_concurrent_readers),
 		T(test_crash_recovery),
+		T(test_persist_keeps_records),
+		T(test_persist_errors),
+		T(test_persist_live),
 	};
 #undef T
 	/* Moving aside and migrating log on purpose; keep the summary clean. */

@@ -1,0 +1,23 @@
+/*
+ * rmond's Prometheus endpoint: the HTTP listener the config asks for
+ * (prometheus.listen, .max_connections, .timeout), serving GET /metrics
+ * with the text of req_metrics_text.  Off when prometheus.listen is "".
+ */
+#ifndef RMON_PROM_SERVE_H
+#define RMON_PROM_SERVE_H
+
+#include <stddef.h>
+
+struct rmond;
+
+/* Listen as d->cfg says (nothing when the listener is off).  Call on the
+ * loop thread.  0, or -1 with the reason in err (address in use, host
+ * not found, ...); the listener is then off. */
+int prom_serve_open(struct rmond *d, char *err, size_t errlen);
+
+/* Stop listening and drop the open requests; the port is free on return.
+ * A no-op when the listener is off.  A reload with new prometheus.*
+ * settings: prom_serve_close, swap the config, prom_serve_open. */
+void prom_serve_close(struct rmond *d);
+
+#endif
