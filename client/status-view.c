@@ -694,8 +694,11 @@ static void procs_line(struct scr *s, const msgpack_object *pm)
 	opt_kv(s, "missed", fmt(d, pm, "missed_ticks", FK_INT), "");
 	fprintf(s->f, "  scan %sus, tick %sus cpu", fmt(e, pm, "scan_cpu_us", FK_INT),
 	        fmt(f, pm, "tick_cpu_us", FK_INT));
+	bool paused = false;
+	(void)msg_get_bool(pm, "events_paused", &paused);
 	if (msg_get_bool(pm, "events", &events))
-		fprintf(s->f, "  %s", events ? "kernel events" : "polling (no kernel events)");
+		fprintf(s->f, "  %s", !events ? "polling (no kernel events)"
+		                      : paused ? "kernel events (paused: no watch)" : "kernel events");
 	fputc('\n', s->f);
 }
 

@@ -43,6 +43,7 @@ struct procs {
 	const struct classifier *cls;
 	struct proctab *pt;
 	struct procevents *pe;
+	uint64_t events_idle_since;    /* (L) mono ns: no watch since; 0: a watch exists */
 	struct ring *ring;
 	int lane_proc, lane_thread;
 	void (*on_tick)(void *);
@@ -69,8 +70,15 @@ struct procs {
 	struct rm_rec rec;
 };
 
+/* Kernel process events are read at most this often (wait_tick). */
+#define PROCS_EVENT_BATCH_NS (10 * 1000000ull)
+
+/* Kernel process events are paused after this long without a watch. */
+#define PROCS_EVENTS_IDLE_NS (10 * 1000000000ull)
+
 /* procs-watch.c, called with the lock held by the procs thread. */
 void procs__on_event(struct procs *p, const struct proc_ev *ev);
+void procs__events_idle(struct procs *p, uint64_t now);
 void procs__adopt_children(struct procs *p);
 void procs__account(struct procs *p);
 void procs__member_gone(struct procs *p, int32_t pid);

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "gpuprocs.h"
+#include "log.h"
 #include "procs-int.h"
 
 static struct watch *watch_find(struct procs *p, uint32_t id)
@@ -119,6 +120,42 @@ void procs__on_event(struct procs *p, const struct proc_ev *ev)
 			break;
 		}
 	}
+}
+
+/* Kernel events cost a message per fork, exec and exit on the whole
+ * machine (a parallel build: thousands a second, docs/procevents.md), and
+ * only watches use them (children seen at fork, exit statuses).  So they
+ * are paused once no watch has existed for PROCS_EVENTS_IDLE_NS (not at
+ * once: `rmonctl get`-style one-shot watches would flap them), and
+ * resumed by procs_watch_add before it returns (events_resume). */
+void procs__events_idle(struct procs *p, uint64_t now)
+{
+	if (!p->pe || !procevents_listening(p->pe))
+		return;
+	for (unsigned i = 0; i < p->nwatches; i++)
+		if (p->watches[i].id) {
+			p->events_idle_since = 0;
+			return;
+		}
+	if (!p->events_idle_since)
+		p->events_idle_since = now;
+	else if (now - p->events_idle_since >= PROCS_EVENTS_IDLE_NS)
+		p->stats.events_paused = procevents_listen(p->pe, 0) == 0;
+}
+
+/* With the lock held, before a new watch is confirmed: a `run` child
+ * execs only after that, so none of its forks can come before the
+ * kernel sends them again. */
+static void events_resume(struct procs *p)
+{
+	p->events_idle_since = 0;
+	if (!p->pe || procevents_listening(p->pe))
+		return;
+	int err = procevents_listen(p->pe, 1);
+	p->stats.events_paused = !procevents_listening(p->pe);
+	if (err)
+		log_warn("process events: cannot resume them (%s); watches poll instead",
+		         strerror(-err));
 }
 
 void procs__member_gone(struct procs *p, int32_t pid)
@@ -315,6 +352,7 @@ int procs_watch_add(struct procs *p, const struct watch_spec *spec, uint32_t *id
 			member_add(w, spec->pids[i]);
 	*id = w->id;
 	*run_id = w->run.run_id;
+	events_resume(p);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

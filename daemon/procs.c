@@ -143,6 +143,7 @@ static void drain_events(struct procs *p)
 	int rc = procevents_read(p->pe, on_event, p);
 	if (rc == -ENOBUFS)
 		p->stats.events_lost++;
+	procs__events_idle(p, clock_mono_ns());
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -305,9 +306,13 @@ static void tracked_tick(struct procs *p, bool pss_due)
 
 /* Sleep until the deadline, draining process events as they come (so
  * forks are adopted promptly) and waking at once when procs_stop writes
- * to the self-pipe.  Returns true when stopping. */
+ * to the self-pipe.  Returns true when stopping.  Events are drained at
+ * most every PROCS_EVENT_BATCH_NS: under a parallel build they come by
+ * thousands a second, and a wake-up for each cost more than reading them
+ * (bench/fork-storm.sh); the socket holds far more than a batch. */
 static bool wait_tick(struct procs *p, uint64_t deadline)
 {
+	uint64_t quiet_until = 0;   /* events wait until then */
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		bool stop = p->stop, new_opts = p->new_opts;
@@ -319,12 +324,16 @@ static bool wait_tick(struct procs *p, uint64_t deadline)
 		uint64_t now = clock_mono_ns();
 		if (now >= deadline)
 			return false;
-		int ms = (int)((deadline - now + 999999) / 1000000);
-		struct pollfd pf[2] = { { p->pe ? procevents_fd(p->pe) : -1, POLLIN, 0 },
+		bool batching = now < quiet_until;
+		uint64_t until = batching && quiet_until < deadline ? quiet_until : deadline;
+		int ms = (int)((until - now + 999999) / 1000000);
+		struct pollfd pf[2] = { { p->pe && !batching ? procevents_fd(p->pe) : -1, POLLIN, 0 },
 		                        { p->wake[0], POLLIN, 0 } };
 		char junk[16];
-		if (poll(pf, 2, ms) > 0 && (pf[0].revents & POLLIN))
+		if (poll(pf, 2, ms) > 0 && (pf[0].revents & POLLIN)) {
 			drain_events(p);
+			quiet_until = clock_mono_ns() + PROCS_EVENT_BATCH_NS;
+		}
 		if ((pf[1].revents & POLLIN) && read(p->wake[0], junk, sizeof junk) < 0)
 			log_warn("procs wake pipe");
 	}

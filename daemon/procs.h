@@ -131,6 +131,7 @@ struct procs_stats {
 	unsigned processes, tracked, watches;
 	uint64_t scan_cpu_ns, tick_cpu_ns;   /* last scan, mean of the last 100 tracked ticks */
 	bool events;                          /* kernel process events available */
+	bool events_paused;                   /* ... but paused: no watch for a while */
 	uint64_t events_lost;
 };
 void procs_get_stats(struct procs *p, struct procs_stats *out);

@@ -85,6 +85,16 @@ int procevents_fd(const struct procevents *pe);
  * -ENOENT (no TASKSTATS family: CONFIG_TASKSTATS off), -errno. */
 int procevents_acct_status(const struct procevents *pe);
 
+/* Stops (on 0) or resumes (on 1) the kernel's sending of events: leaves
+ * or rejoins the connector's multicast group and deregisters or registers
+ * exit accounting.  Every fork, exec and exit on the machine costs a
+ * listener a message (a build: thousands a second), so the caller pauses
+ * them while nobody needs them.  Events already queued are still read;
+ * events while paused are never seen.  0 or -errno; a no-op when already
+ * so.  Open starts listening. */
+int procevents_listen(struct procevents *pe, int on);
+int procevents_listening(const struct procevents *pe);
+
 /* Drain what is queued, without blocking; cb for every process-level event
  * (thread forks and exits are filtered out).  Returns the number of events,
  * or -errno.  -ENOBUFS means the kernel dropped events (the socket

@@ -972,6 +972,53 @@ static void test_live_tree(void **state)
 	}
 }
 
+/* A child that exits with code at once; returns its pid, reaped. */
+static pid_t quick_child(int code)
+{
+	pid_t c = fork();
+	assert_true(c >= 0);
+	if (c == 0)
+		_exit(code);
+	int st;
+	assert_int_equal(waitpid(c, &st, 0), c);
+	return c;
+}
+
+/* Paused, the kernel sends nothing (the child's fork and exit are never
+ * seen, even with other listeners on the machine); resumed, events and
+ * their accounting come again.  Twice, and a repeated call is a no-op. */
+static void test_live_pause(void **state)
+{
+	(void)state;
+	struct procevents *pe = live_open();
+	struct evlog *l = &logbuf;
+	int acct = procevents_acct_status(pe) == 0;
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(procevents_listen(pe, 0), 0);
+		assert_int_equal(procevents_listen(pe, 0), 0);
+		assert_false(procevents_listening(pe));
+		(void)live_read(pe, l, 50, NULL, NULL);   /* what came before */
+		log_watch_me(l);
+		pid_t quiet = quick_child(5);
+		(void)live_read(pe, l, 200, NULL, NULL);
+		assert_int_equal(count_ev(l, PROC_EV_FORK, quiet), 0);
+		assert_int_equal(count_ev(l, PROC_EV_EXIT, quiet), 0);
+
+		assert_int_equal(procevents_listen(pe, 1), 0);
+		assert_int_equal(procevents_listen(pe, 1), 0);
+		assert_true(procevents_listening(pe));
+		struct tree t = { quick_child(6) };
+		(void)live_read(pe, l, 5000, tree_done, &t);
+		assert_int_equal(count_ev(l, PROC_EV_FORK, t.child), 1);
+		assert_int_equal(count_ev(l, PROC_EV_EXIT, t.child), 1);
+		const struct proc_ev *x = find_ev(l, PROC_EV_EXIT, t.child);
+		assert_int_equal(WEXITSTATUS(x->exit_code), 6);
+		if (acct)
+			assert_true(x->have_acct);
+	}
+	procevents_close(pe);
+}
+
 /* A child with 4 threads: it reports their tids through a pipe, then
  * either joins them (the main thread exits last) or exits under them. */
 static int tid_pipe[2];
@@ -1297,6 +1344,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_nonroot),
 		cmocka_unit_test(test_live_tree),
+		cmocka_unit_test(test_live_pause),
 		cmocka_unit_test(test_live_threads),
 		cmocka_unit_test(test_live_main_thread),
 		cmocka_unit_test(test_live_overflow),

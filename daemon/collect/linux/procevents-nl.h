@@ -66,6 +66,8 @@ struct ts_sock {
  * -errno (-EPERM without CAP_NET_ADMIN, -ENOENT without the family). */
 int ts_open(struct ts_sock *ts, void *buf, size_t cap, ts_cb *cb, void *arg);
 void ts_close(struct ts_sock *ts);
+/* Registers (on) or deregisters the exit records of every CPU. */
+int ts_listen(struct ts_sock *ts, int on);
 
 /* Read one datagram and pass its record to cb: 1 when one was read, 0 when
  * nothing is queued, -ENOBUFS when records were dropped, or -errno. */

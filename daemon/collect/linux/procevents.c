@@ -78,6 +78,7 @@ struct procevents {
 	int cn_fd, ep_fd, timer_fd;
 	uint32_t cn_portid, cn_seq, cn_ack;
 	int acct_on, acct_err;
+	int paused;                    /* procevents_listen(pe, 0) */
 	struct ts_sock ts;
 
 	/* during procevents_read / procevents_feed */
@@ -702,7 +703,7 @@ void procevents_close(struct procevents *pe)
 	if (!pe)
 		return;
 	if (pe->cn_fd >= 0) {
-		if (pe->cn_portid)
+		if (pe->cn_portid && !pe->paused)
 			(void)cn_send_op(pe, PROC_CN_MCAST_IGNORE);
 		close(pe->cn_fd);
 	}
@@ -712,6 +713,36 @@ void procevents_close(struct procevents *pe)
 	if (pe->ep_fd >= 0)
 		close(pe->ep_fd);
 	free(pe);
+}
+
+int procevents_listen(struct procevents *pe, int on)
+{
+	if (pe->cn_fd < 0 || !pe->paused == !!on)
+		return 0;
+	int group = CN_IDX_PROC, err = 0;
+	/* The group first: a paused socket gets nothing even while other
+	 * programs keep the kernel's listener count up.  LISTEN/IGNORE keep
+	 * that count right; the ack of a LISTEN arrives as an event of type
+	 * NONE, which the reader steps over. */
+	if (on) {
+		if (setsockopt(pe->cn_fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
+			return -errno;
+		err = cn_send_op(pe, PROC_CN_MCAST_LISTEN);
+	} else {
+		err = cn_send_op(pe, PROC_CN_MCAST_IGNORE);
+		if (setsockopt(pe->cn_fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &group, sizeof group) < 0 &&
+		    !err)
+			err = -errno;
+	}
+	if (pe->acct_on)
+		(void)ts_listen(&pe->ts, on);
+	pe->paused = !on;
+	return err;
+}
+
+int procevents_listening(const struct procevents *pe)
+{
+	return pe->cn_fd >= 0 && !pe->paused;
 }
 
 int procevents_fd(const struct procevents *pe)

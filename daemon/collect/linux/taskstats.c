@@ -457,14 +457,25 @@ fail:
 	return err;
 }
 
+int ts_listen(struct ts_sock *ts, int on)
+{
+	if (ts->fd < 0)
+		return 0;
+	/* No ack asked: a refusal comes back as an NLMSG_ERROR that the
+	 * reader steps over; registering worked once at open, with the same
+	 * credentials. */
+	return ts_send(ts, ts->family, TASKSTATS_CMD_GET, 0,
+		       on ? TASKSTATS_CMD_ATTR_REGISTER_CPUMASK : TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK,
+		       ts->cpumask, strlen(ts->cpumask) + 1);
+}
+
 void ts_close(struct ts_sock *ts)
 {
 	if (ts->fd < 0)
 		return;
 	/* Best effort: the kernel also drops a listener whose socket is gone
 	 * the next time it has something for it. */
-	(void)ts_send(ts, ts->family, TASKSTATS_CMD_GET, 0,
-		      TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, ts->cpumask, strlen(ts->cpumask) + 1);
+	(void)ts_listen(ts, 0);
 	close(ts->fd);
 	ts->fd = -1;
 }
