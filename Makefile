@@ -6,7 +6,8 @@
 #   make check      the tests again under AddressSanitizer + UBSan
 #   make valgrind   the daemon's integration run under valgrind memcheck
 #   make bench      print the benchmark figures (bench/RESULTS.md)
-#   make fuzz       build the libFuzzer targets with clang
+#   make fuzz       build the libFuzzer targets with clang and run each for
+#                   FUZZ_TIME seconds (default 600) on a copy of its corpus
 #   make deps       install missing Debian packages (apt-get)
 #   make install    PREFIX=/usr/local DESTDIR= (also SYSCONFDIR, UNITDIR, MANDIR...)
 #   make docs       regenerate docs/metrics.md from the schema table
@@ -165,7 +166,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(COMMON_SRC)
 # fuzz-config parses config text as rmond does: the daemon's parser too.
 $(BUILD)/fuzz/fuzz-config: daemon/config.c
 $(BUILD)/fuzz/fuzz-config: FUZZ_FLAGS += -Idaemon
+# The longer runs: `make test` gives each target 15 s (tests/run.sh).
+FUZZ_TIME ?= 600
 fuzz: deps $(FUZZ_BIN)
+	@FUZZ_TIME=$(FUZZ_TIME) BUILD=$(BUILD) tests/fuzz/run-smoke.sh
 fuzz-smoke-build: $(FUZZ_BIN)
 
 docs: $(BUILD)/rmonctl

@@ -184,7 +184,8 @@ static void send_sample(struct watch_stream *w, struct conn *c, const struct wat
 		req_pack_proc(&r.pk, c, &procs[i], known ? &s : NULL);
 	}
 	if (w->spec.threads) {
-		qsort(thr, nt, sizeof *thr, cmp_thread_cpu);
+		if (nt > 1)   /* thr is NULL when no thread changed */
+			qsort(thr, nt, sizeof *thr, cmp_thread_cpu);
 		msg_pack_str(&r.pk, "threads");
 		msgpack_pack_array(&r.pk, nt);
 		for (unsigned i = 0; i < nt; i++)

@@ -372,6 +372,15 @@ pid_t harness_spawn_helper(const char *const *argv)
 	return n > 0 ? pid : -1;
 }
 
+int harness_rss_meaningful(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return 0;
+#else
+	return getenv("RMON_VALGRIND") == NULL;
+#endif
+}
+
 int harness_count_fds(pid_t pid)
 {
 	char path[64], link[384], target[256];

@@ -61,6 +61,12 @@ long harness_rss_kb(pid_t pid);
  * them for the machine's processes, which come and go); -1 if unreadable. */
 int harness_count_fds(pid_t pid);
 
+/* False when rmond's RSS says nothing about its own allocations: it runs
+ * under valgrind (RMON_VALGRIND), or it and this test were built with
+ * AddressSanitizer (make check), whose quarantine keeps freed memory.
+ * Memory-growth bounds apply only when true. */
+int harness_rss_meaningful(void);
+
 /* Raw protocol. */
 int harness_connect(const char *sock);
 int harness_send(int fd, const void *buf, size_t n);
