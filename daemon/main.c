@@ -48,13 +48,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	"usage: rmond [options]\n"
+	"       rmond --check-config [FILE]\n"
 	"\n"
 	"Collects system metrics into a ring that survives restarts and serves\n"
 	"them to rmonctl over a Unix socket.\n"
 	"\n"
 	"  -f, --foreground       stay in the foreground, log to stderr\n"
 	"  -c, --config FILE      YAML config (default: none, built-in defaults)\n"
-	"  -n, --check-config     check the config, print the effective one, exit\n"
+	"  -n, --check-config [FILE]\n"
+	"                         check FILE (or the -c file, or the defaults),\n"
+	"                         print the effective config; exit 0 when valid,\n"
+	"                         1 with file:line:col and the reason when not\n"
 	"  -s, --socket PATH      socket (default: $RUNTIME_DIRECTORY/rmond.sock\n"
 	"                         under systemd, /run/rmon/rmond.sock as root,\n"
 	"                         else $XDG_RUNTIME_DIR/rmon/rmond.sock, else\n"
@@ -109,6 +113,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
+	}
+	/* rmond --check-config FILE: the file to check, as -c FILE */
+	if (o->check_only && optind == argc - 1) {
+		if (o->config && strcmp(o->config, argv[optind]) != 0) {
+			fprintf(stderr, "rmond: two config files: -c %s and %s\n", o->config, argv[optind]);
+			return -1;
+		}
+		o->config = argv[optind++];
 	}
 	if (optind < argc) {
 		fprintf(stderr, "rmond: unexpected argument: %s\n", argv[optind]);

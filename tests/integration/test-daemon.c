@@ -317,6 +317,16 @@ static void test_broken_config_refused(void **state)
 	snprintf(want, sizeof want, "%s:2:11:", cfg);
 	assert_non_null(strstr(err, want));
 	assert_int_equal(access(sock, F_OK), -1);
+
+	/* rmond --check-config FILE says the same and starts nothing; a good
+	 * file prints the effective config and exits 0 */
+	const char *check[] = { "rmond", "--check-config", cfg, NULL };
+	assert_int_equal(harness_run(check, out, sizeof out, err, sizeof err), 1);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(harness_replace_file(cfg, "ring:\n  budget: 64MiB\n"), 0);
+	assert_int_equal(harness_run(check, out, sizeof out, err, sizeof err), 0);
+	assert_non_null(strstr(out, "  budget: 64MiB\n"));
+	assert_int_equal(access(sock, F_OK), -1);
 }
 
 /* A socket file with no daemon behind it is replaced. */
