@@ -166,6 +166,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(COMMON_SRC)
 # fuzz-config parses config text as rmond does: the daemon's parser too.
 $(BUILD)/fuzz/fuzz-config: daemon/config.c
 $(BUILD)/fuzz/fuzz-config: FUZZ_FLAGS += -Idaemon
+# fuzz-http: the Prometheus listener's request parser (bytes from the network).
+$(BUILD)/fuzz/fuzz-http: daemon/http.c
+$(BUILD)/fuzz/fuzz-http: FUZZ_FLAGS += -Idaemon
 # The longer runs: `make test` gives each target 15 s (tests/run.sh).
 FUZZ_TIME ?= 600
 fuzz: deps $(FUZZ_BIN)
