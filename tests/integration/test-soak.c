@@ -1,5 +1,5 @@
 /*
- * A bounded soak: for RMON_SOAK_SECONDS (default 100; 30 under
+ * A bounded soak: for RMON_SOAK_SECONDS (default 180; 30 under
  * RMON_VALGRIND=1) clients stream (watch), query, get, mark and send
  * status requests in a loop while the test sends SIGHUP (reload) every
  * few seconds.  Every few seconds it samples rmond's RssAnon and fd
@@ -159,7 +159,7 @@ static void test_soak(void **state)
 	(void)state;
 	int vg = getenv("RMON_VALGRIND") != NULL;
 	const char *env = getenv("RMON_SOAK_SECONDS");
-	unsigned secs = env ? (unsigned)strtoul(env, NULL, 10) : vg ? 30 : 100;
+	unsigned secs = env ? (unsigned)strtoul(env, NULL, 10) : vg ? 30 : 180;
 	unsigned slow = vg ? 5 : 1;
 	const char *args[] = { "--config", cfg_path, NULL };
 
