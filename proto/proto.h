@@ -9,7 +9,7 @@
 #define RMON_PROTO_H
 
 #define PROTO_VERSION 1          /* major: a client newer than this is refused */
-#define PROTO_VERSION_MINOR 0    /* additions that old clients may ignore */
+#define PROTO_VERSION_MINOR 1    /* additions that old clients may ignore (docs/protocol.md, Versions) */
 #define PROTO_FRAME_MAX (1u << 20) /* default cap on a frame's payload */
 #define PROTO_HDR_LEN 4
 
