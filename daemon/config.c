@@ -1527,6 +1527,18 @@ unsigned config_socket_mode(const struct config *c, bool per_user)
 	return m >= 0 ? (unsigned)m : per_user ? 0600u : 0660u;
 }
 
+int config_copy_key(struct config *dst, const struct config *src, const char *path)
+{
+	int i = key_find(path);
+	if (i < 0)
+		return -1;
+	const struct cfg_key *k = &cfg_keys[i];
+	memcpy((char *)dst + k->off, (const char *)src + k->off, k->size);
+	if (k->type == CT_UIDS || k->type == CT_GIDS || k->type == CT_RULES || k->type == CT_STATS)
+		memcpy((char *)dst + k->off_n, (const char *)src + k->off_n, sizeof(unsigned));
+	return 0;
+}
+
 const char *config_key_path(unsigned i)
 {
 	return i < NKEYS ? cfg_keys[i].path : NULL;

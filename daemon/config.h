@@ -124,6 +124,10 @@ int config_parse_mode(const char *s);
 /* The socket's mode: socket_mode, else 0660 (system) or 0600 (per-user). */
 unsigned config_socket_mode(const struct config *c, bool per_user);
 
+/* Copies the value of the key at path (a list with its count) from src
+ * to dst; 0, or -1 for an unknown key. */
+int config_copy_key(struct config *dst, const struct config *src, const char *path);
+
 /* The path of key i ("ring.budget"), in file order; NULL past the last. */
 const char *config_key_path(unsigned i);
 

@@ -521,7 +521,7 @@ static int start(struct rmond *d, int report_fd)
 		log_errx("%s", err);
 		return -1;
 	}
-	if (prom_serve_open(d, err, sizeof err) < 0) {
+	if (prom_serve_open(d, &d->cfg, err, sizeof err) < 0) {
 		char msg[1100];
 		snprintf(msg, sizeof msg, "-%s", err);
 		report(report_fd, msg);

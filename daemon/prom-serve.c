@@ -14,9 +14,8 @@ static char *render(void *arg, size_t *len)
 	return req_metrics_text(len);
 }
 
-int prom_serve_open(struct rmond *d, char *err, size_t errlen)
+int prom_serve_open(struct rmond *d, const struct config *c, char *err, size_t errlen)
 {
-	const struct config *c = &d->cfg;
 	if (d->prom_http || !c->prom_listen[0])
 		return 0;
 	struct http_opts o = { c->prom_listen, c->prom_max_connections, c->prom_timeout_ns,

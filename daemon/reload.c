@@ -24,8 +24,8 @@ static struct {
 	struct reload_stats stats;
 } R;
 
-/* The keys applied live; every other key needs a restart.  Kept next to
- * apply_live(), which copies exactly these. */
+/* The keys applied live (apply_live copies exactly these); every other
+ * key needs a restart. */
 static const char *const live_keys[] = {
 	"socket_group", "socket_mode", "sampling.system",
 	"procs.scan_interval", "procs.tracked_interval", "procs.pss_interval", "procs.top_n",
@@ -44,39 +44,15 @@ static bool is_live(const char *path)
 	return false;
 }
 
+/* Copies the live keys from the new file into the config being built;
+ * --log-level on the command line keeps winning over log.level. */
 static void apply_live(struct config *dst, const struct config *src)
 {
-	memcpy(dst->socket_group, src->socket_group, sizeof dst->socket_group);
-	memcpy(dst->socket_mode, src->socket_mode, sizeof dst->socket_mode);
-	dst->system_interval_ns = src->system_interval_ns;
-	dst->procs_scan_interval_ns = src->procs_scan_interval_ns;
-	dst->procs_tracked_interval_ns = src->procs_tracked_interval_ns;
-	dst->procs_pss_interval_ns = src->procs_pss_interval_ns;
-	dst->procs_top_n = src->procs_top_n;
-	dst->procs_max_watches = src->procs_max_watches;
-	dst->procs_quiet_thread_pct = src->procs_quiet_thread_pct;
-	dst->gpu_interval_ns = src->gpu_interval_ns;
-	dst->egpu_interval_ns = src->egpu_interval_ns;
-	memcpy(dst->egpu_stats_files, src->egpu_stats_files, sizeof dst->egpu_stats_files);
-	dst->egpu_nstats_files = src->egpu_nstats_files;
-	dst->session_budget_bytes = src->session_budget_bytes;
-	dst->stuck_timeout_ns = src->stuck_timeout_ns;
-	memcpy(dst->access_cmdline_uids, src->access_cmdline_uids, sizeof dst->access_cmdline_uids);
-	dst->access_ncmdline_uids = src->access_ncmdline_uids;
-	memcpy(dst->access_cmdline_gids, src->access_cmdline_gids, sizeof dst->access_cmdline_gids);
-	dst->access_ncmdline_gids = src->access_ncmdline_gids;
-	memcpy(dst->access_admins, src->access_admins, sizeof dst->access_admins);
-	dst->access_nadmins = src->access_nadmins;
-	memcpy(dst->access_admin_gids, src->access_admin_gids, sizeof dst->access_admin_gids);
-	dst->access_nadmin_gids = src->access_nadmin_gids;
-	if (!R.log_level_flag)
-		dst->log_level = src->log_level;
-	dst->log_target = src->log_target;
-	memcpy(dst->classify, src->classify, sizeof dst->classify);
-	dst->nclassify = src->nclassify;
-	memcpy(dst->prom_listen, src->prom_listen, sizeof dst->prom_listen);
-	dst->prom_max_connections = src->prom_max_connections;
-	dst->prom_timeout_ns = src->prom_timeout_ns;
+	int level = dst->log_level;
+	for (size_t i = 0; i < sizeof live_keys / sizeof live_keys[0]; i++)
+		(void)config_copy_key(dst, src, live_keys[i]);
+	if (R.log_level_flag)
+		dst->log_level = level;
 }
 
 void reload_init(const struct config *file_cfg, bool log_level_flag, bool foreground)
@@ -190,39 +166,30 @@ static void apply_threads(struct rmond *d, const struct config *c)
 	server_set_limits(&d->server, c->session_budget_bytes, c->stuck_timeout_ns);
 }
 
-/* The prometheus.* values of d->cfg (what prom_serve_open reads). */
-static void prom_settings(struct config *dst, const struct config *src)
-{
-	memcpy(dst->prom_listen, src->prom_listen, sizeof dst->prom_listen);
-	dst->prom_max_connections = src->prom_max_connections;
-	dst->prom_timeout_ns = src->prom_timeout_ns;
-}
+static const char *const prom_keys[] = {
+	"prometheus.listen", "prometheus.max_connections", "prometheus.timeout",
+};
 
-/* New prometheus.* settings: the listener is closed (its open requests
- * dropped) and opened on them.  When that fails (the port is taken, the
- * host is unknown) the old settings are restored and said so; the rest
- * of the file still applies. */
+/* New prometheus.* settings in next: the listener is closed (its open
+ * requests dropped) and opened on them.  When that fails (the port is
+ * taken, the host is unknown) next gets the running settings back, the
+ * listener reopens on them, and the note says so; the rest of the file
+ * still applies. */
 static void apply_prometheus(struct rmond *d, struct config *next, struct reload_result *out)
 {
-	struct config *cur = &d->cfg;
+	const struct config *cur = &d->cfg;
+	char err[256];
 	if (strcmp(cur->prom_listen, next->prom_listen) == 0 &&
 	    cur->prom_max_connections == next->prom_max_connections &&
 	    cur->prom_timeout_ns == next->prom_timeout_ns)
 		return;
-	char old_listen[sizeof cur->prom_listen], err[256];
-	uint32_t old_max = cur->prom_max_connections;
-	uint64_t old_timeout = cur->prom_timeout_ns;
-	memcpy(old_listen, cur->prom_listen, sizeof old_listen);
 	prom_serve_close(d);
-	prom_settings(cur, next);
-	if (prom_serve_open(d, err, sizeof err) == 0)
+	if (prom_serve_open(d, next, err, sizeof err) == 0)
 		return;
-	note(out, "%s; kept \"%s\"", err, old_listen);
-	memcpy(cur->prom_listen, old_listen, sizeof old_listen);
-	cur->prom_max_connections = old_max;
-	cur->prom_timeout_ns = old_timeout;
-	prom_settings(next, cur);
-	if (prom_serve_open(d, err, sizeof err) < 0)
+	note(out, "%s; kept \"%s\"", err, cur->prom_listen);
+	for (size_t i = 0; i < sizeof prom_keys / sizeof prom_keys[0]; i++)
+		(void)config_copy_key(next, cur, prom_keys[i]);
+	if (prom_serve_open(d, next, err, sizeof err) < 0)
 		note(out, "prometheus listener off: %s", err);
 }
 

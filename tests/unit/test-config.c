@@ -790,6 +790,32 @@ static char *dump_to_string(const struct config *c)
 }
 
 /* What config_dump writes, config_load reads back to the same values. */
+/* config_copy_key copies one key, a list with its count, and nothing
+ * else; an unknown key is -1 and copies nothing. */
+static void test_copy_key(void **state)
+{
+	static struct config full, c, before;
+	(void)state;
+	config_defaults(&full);
+	assert_int_equal(load(full_yaml, &full), 0);
+	config_defaults(&c);
+	assert_int_equal(config_copy_key(&c, &full, "access.admins"), 0);
+	assert_int_equal(c.access_nadmins, full.access_nadmins);
+	assert_true(c.access_nadmins > 0);
+	assert_memory_equal(c.access_admins, full.access_admins, sizeof c.access_admins);
+	assert_int_equal(config_copy_key(&c, &full, "procs.scan_interval"), 0);
+	assert_int_equal(c.procs_scan_interval_ns, full.procs_scan_interval_ns);
+	assert_int_equal(config_copy_key(&c, &full, "classify"), 0);
+	assert_int_equal(c.nclassify, full.nclassify);
+	assert_string_equal(c.classify[0].pattern, full.classify[0].pattern);
+	/* the rest is still the defaults */
+	assert_int_equal(c.ring_budget_bytes, 128u << 20);
+	assert_int_equal(c.access_ncmdline_uids, 0);
+	before = c;
+	assert_int_equal(config_copy_key(&c, &full, "ring.bogus"), -1);
+	assert_memory_equal(&c, &before, sizeof c);
+}
+
 static void test_dump_roundtrip(void **state)
 {
 	struct config c, back;
@@ -933,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_unchanged_after_error),
 		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_copy_key),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_example_rules),
 	};
