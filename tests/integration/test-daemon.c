@@ -326,6 +326,10 @@ static void test_broken_config_refused(void **state)
 	assert_int_equal(harness_replace_file(cfg, "ring:\n  budget: 64MiB\n"), 0);
 	assert_int_equal(harness_run(check, out, sizeof out, err, sizeof err), 0);
 	assert_non_null(strstr(out, "  budget: 64MiB\n"));
+	/* -c and an argument naming another file: which one is meant? */
+	const char *two[] = { "rmond", "--check-config", "-c", "/etc/hostname", cfg, NULL };
+	assert_int_equal(harness_run(two, out, sizeof out, err, sizeof err), 2);
+	assert_non_null(strstr(err, "two config files"));
 	assert_int_equal(access(sock, F_OK), -1);
 }
 
