@@ -106,8 +106,9 @@ struct ring {
 	unsigned char *base;
 	size_t size;
 	int fd;             /* -1 in memory mode; holds the flock otherwise */
-	/* A memory ring may become a file (ring_persist): until then each
-	 * push holds its lane's gate, so the switch can stop every writer. */
+	/* A may_persist memory ring may become a file (ring_persist): until
+	 * then each push holds its lane's gate, so the switch can stop every
+	 * writer.  Other rings are never gated. */
 	_Atomic int gated;
 	int gates_init;
 	unsigned nlanes;
@@ -556,7 +557,7 @@ static int mem_open(struct ring *r, const struct ring_hdr *want,
 		return rc;
 	memcpy(base, want, sizeof *want);
 	ring_attach(r, base, want, o);
-	atomic_store_explicit(&r->gated, 1, memory_order_relaxed);
+	atomic_store_explicit(&r->gated, o->may_persist != 0, memory_order_relaxed);
 	info->created = 1;
 	return 0;
 }
@@ -1167,8 +1168,9 @@ int ring_persist(struct ring *r, const char *path, char *moved_aside,
 		moved_aside[0] = '\0';
 	if (r->fd >= 0)
 		return 0;
-	if (!r->gates_init)
-		return fail(err, len, -EINVAL, "ring %s: not opened by ring_open", path);
+	if (!r->gates_init || !atomic_load_explicit(&r->gated, memory_order_acquire))
+		return fail(err, len, -EINVAL, "ring %s: not opened by ring_open with may_persist",
+		            path);
 	w = snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	if (w < 0 || w >= (int)sizeof tmp)
 		return fail(err, len, -ENAMETOOLONG, "ring %s: path too long", path);

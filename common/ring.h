@@ -41,6 +41,8 @@ struct ring_opts {
 	uint64_t schema_hash;       /* stored in, and checked against, the file */
 	const struct ring_lane_spec *lanes;
 	unsigned nlanes;            /* <= RING_LANES_MAX */
+	int may_persist;            /* memory ring that ring_persist may make a file
+	                               later: its pushes take a lane gate until then */
 };
 
 /* What opening found, for the daemon's log line and `status`. */
@@ -72,9 +74,10 @@ int ring_sync(struct ring *r);
  * reader never sees a torn record).  A file already at path is moved
  * aside (never overwritten); its new name goes to moved_aside ("" if
  * none).  A file ring: 0 at once.  Call from one thread at a time.
- * Returns 0, or -errno with a message in err (the ring is unchanged).
- * Until it succeeds each push of a memory ring takes an uncontended
- * per-lane mutex; afterwards pushes take none. */
+ * Returns 0, or -errno with a message in err (the ring is unchanged);
+ * -EINVAL for a memory ring opened without may_persist.  Until it
+ * succeeds each push of a may_persist ring takes an uncontended per-lane
+ * mutex; afterwards pushes take none, and other rings never do. */
 int ring_persist(struct ring *r, const char *path, char *moved_aside,
                  size_t aside_len, char *err, size_t errlen);
 

@@ -237,7 +237,8 @@ static unsigned lane_specs(const struct config *cfg, const unsigned counts[RM_KI
 static int open_ring(struct rmond *d, const unsigned counts[RM_KIND__COUNT])
 {
 	struct ring_lane_spec specs[RM_KIND__COUNT];
-	struct ring_opts ro = { NULL, schema_hash(), specs, lane_specs(&d->cfg, counts, specs) };
+	struct ring_opts ro = { .schema_hash = schema_hash(), .lanes = specs,
+	                        .nlanes = lane_specs(&d->cfg, counts, specs) };
 
 	snprintf(d->ring_path, sizeof d->ring_path, "%s/rmon.ring", d->cfg.state_dir);
 	if (persist_open(d, &ro) < 0)   /* the file, or memory while the state dir cannot take it */

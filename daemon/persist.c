@@ -87,6 +87,7 @@ int persist_open(struct rmond *d, struct ring_opts *ro)
 		          err, PERSIST_RETRY_MS / 1000);
 		snprintf(P.state, sizeof P.state, "memory: %s", err);
 		ro->path = NULL;
+		ro->may_persist = 1;
 	}
 	if (ring_open(ro, &d->ring, &d->ring_info, err, sizeof err) < 0) {
 		log_errx("%s", err);

@@ -107,6 +107,19 @@ static struct ring *open_ok(const char *path, uint64_t hash,
 	return r;
 }
 
+/* A memory ring that ring_persist may make a file. */
+static struct ring *open_persistable(const struct ring_lane_spec *lanes, unsigned n)
+{
+	struct ring_opts o = { .schema_hash = HASH, .lanes = lanes, .nlanes = n,
+	                       .may_persist = 1 };
+	struct ring *r = NULL;
+	char err[256] = "";
+	if (ring_open(&o, &r, NULL, err, sizeof err) != 0)
+		print_error("ring_open: %s\n", err);
+	assert_non_null(r);
+	return r;
+}
+
 static void push_n(struct ring *r, unsigned lane, uint64_t count)
 {
 	unsigned char b[256];
@@ -687,12 +700,31 @@ static void test_concurrent_readers(void **state)
 
 /* ---- a memory ring becomes a file ---- */
 
+/* A memory ring opened without may_persist (ring.mode: memory) is never
+ * gated and never becomes a file. */
+static void test_persist_needs_may_persist(void **state)
+{
+	struct fx *f = *state;
+	struct ring_lane_spec l = { .id = 1, .rec_size = 16, .capacity = 8 };
+	struct ring *r = open_ok(NULL, HASH, &l, 1, NULL);
+	char err[256] = "";
+	struct stat st;
+
+	push_n(r, 0, 3);
+	assert_int_equal(ring_persist(r, f->path, NULL, 0, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "may_persist"));
+	assert_int_equal(stat(f->path, &st), -1);
+	assert_false(ring_is_file(r));
+	expect_records(r, 0, 0, 3);
+	ring_close(r);
+}
+
 static void test_persist_keeps_records(void **state)
 {
 	struct fx *f = *state;
 	struct ring_lane_spec l[2] = { { .id = 1, .rec_size = 40, .capacity = 16 },
 	                               { .id = 2, .rec_size = 13, .capacity = 8 } };
-	struct ring *r = open_ok(NULL, HASH, l, 2, NULL);
+	struct ring *r = open_persistable(l, 2);
 	struct ring_open_info info;
 	char err[256] = "", aside[256] = "x";
 
@@ -723,7 +755,7 @@ static void test_persist_errors(void **state)
 {
 	struct fx *f = *state;
 	struct ring_lane_spec l = { .id = 1, .rec_size = 16, .capacity = 8 };
-	struct ring *r = open_ok(NULL, HASH, &l, 1, NULL);
+	struct ring *r = open_persistable(&l, 1);
 	char path[256], err[256] = "", aside[256];
 	struct stat st;
 
@@ -754,7 +786,7 @@ static void test_persist_live(void **state)
 {
 	struct fx *f = *state;
 	struct ring_lane_spec l = { .id = 1, .rec_size = 8 * STRESS_WORDS, .capacity = 4096 };
-	struct stress s = { .r = open_ok(NULL, HASH, &l, 1, NULL) };
+	struct stress s = { .r = open_persistable(&l, 1) };
 	uint64_t w[STRESS_WORDS], at;
 	char err[256] = "";
 	pthread_t wr, rd[2];
@@ -896,6 +928,7 @@ int main(void)
 		T(test_stale_tmp),
 		T(test_concurrent_readers),
 		T(test_crash_recovery),
+		T(test_persist_needs_may_persist),
 		T(test_persist_keeps_records),
 		T(test_persist_errors),
 		T(test_persist_live),
