@@ -683,7 +683,7 @@ static void sampler(struct scr *s, const msgpack_object *sm)
 /* The process thread's health: table size, tracked set, its own cost. */
 static void procs_line(struct scr *s, const msgpack_object *pm)
 {
-	cell a, b, c, d, e, f;
+	cell a, b, c, d, e, f, g;
 	bool events = false;
 	if (!pm)
 		return;
@@ -692,8 +692,10 @@ static void procs_line(struct scr *s, const msgpack_object *pm)
 	opt_kv(s, "tracked", fmt(b, pm, "tracked", FK_INT), "");
 	opt_kv(s, "watches", fmt(c, pm, "watches", FK_INT), "");
 	opt_kv(s, "missed", fmt(d, pm, "missed_ticks", FK_INT), "");
-	fprintf(s->f, "  scan %sus, tick %sus cpu", fmt(e, pm, "scan_cpu_us", FK_INT),
-	        fmt(f, pm, "tick_cpu_us", FK_INT));
+	fprintf(s->f, "  scan %sus", fmt(e, pm, "scan_cpu_us", FK_INT));
+	if (msg_map_get(pm, "scan_read"))   /* older daemons do not say */
+		fprintf(s->f, " (%s read, the rest idle)", fmt(g, pm, "scan_read", FK_INT));
+	fprintf(s->f, ", tick %sus cpu", fmt(f, pm, "tick_cpu_us", FK_INT));
 	bool paused = false;
 	(void)msg_get_bool(pm, "events_paused", &paused);
 	if (msg_get_bool(pm, "events", &events))

@@ -279,7 +279,10 @@ static void wake_loop(void *arg, unsigned source)
 
 static void on_host_tick(void *arg)
 {
+	struct rmond *d = arg;
 	wake_loop(arg, CONN_TICK_HOST);
+	if (d->procs)
+		procs_kick(d->procs);
 }
 
 static void on_procs_tick(void *arg)
@@ -437,6 +440,7 @@ static int start_procs(struct rmond *d, const struct collect_env *env)
 		d->procs = NULL;
 		return 0;
 	}
+	procs_set_chained(d->procs, procs_chainable(c));
 	if (procs_start(d->procs, d->ring, on_procs_tick, d) < 0) {
 		procs_close(d->procs);
 		d->procs = NULL;

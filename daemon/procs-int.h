@@ -2,6 +2,8 @@
 #ifndef RMON_PROCS_INT_H
 #define RMON_PROCS_INT_H
 
+#include <stdatomic.h>
+
 #include "procevents.h"
 #include "procs.h"
 
@@ -37,6 +39,11 @@ struct procs {
 	struct procs_opts new_o;       /* (L) */
 	bool reclassify;               /* (L) the rules changed: classify every entry anew */
 	int wake[2];                   /* self-pipe: procs_stop wakes the thread's poll */
+	/* Chained to the host sampler (procs_kick): the tick due at due_ns
+	 * runs when the sampler's tick ends, or at due_ns + PROCS_CHAIN_GRACE_NS */
+	_Atomic bool chained;
+	_Atomic uint64_t due_ns;       /* 0: none due (ticking, or stopping) */
+	_Atomic bool kicked;           /* this due has been kicked */
 
 	struct procs_opts o;
 	struct collect_env env;
@@ -72,6 +79,10 @@ struct procs {
 
 /* Kernel process events are read at most this often (wait_tick). */
 #define PROCS_EVENT_BATCH_NS (10 * 1000000ull)
+
+/* Chained, a due tick waits this long past its deadline for the
+ * sampler's kick before it runs on its own (a slow or stopped sampler). */
+#define PROCS_CHAIN_GRACE_NS (20 * 1000000ull)
 
 /* Kernel process events are paused after this long without a watch. */
 #define PROCS_EVENTS_IDLE_NS (10 * 1000000000ull)

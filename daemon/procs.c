@@ -126,6 +126,7 @@ static void do_scan(struct procs *p, uint64_t mono)
 	procs__adopt_children(p);
 	p->stats.scans++;
 	p->stats.processes = count;
+	p->stats.scan_read = proctab_scan_read(p->pt);
 	p->stats.scan_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	pthread_mutex_unlock(&p->lock);
 }
@@ -306,26 +307,31 @@ static void tracked_tick(struct procs *p, bool pss_due)
 
 /* Sleep until the deadline, draining process events as they come (so
  * forks are adopted promptly) and waking at once when procs_stop writes
- * to the self-pipe.  Returns true when stopping.  Events are drained at
+ * to the self-pipe.  Chained to the sampler (procs_kick), the deadline
+ * has passed when the sampler's tick on the same grid ends, and the
+ * kick ends the wait; the grace is for a sampler that does not come
+ * (stalled, or on another grid).  Returns true when stopping.  Events are drained at
  * most every PROCS_EVENT_BATCH_NS: under a parallel build they come by
  * thousands a second, and a wake-up for each cost more than reading them
  * (bench/fork-storm.sh); the socket holds far more than a batch. */
 static bool wait_tick(struct procs *p, uint64_t deadline)
 {
 	uint64_t quiet_until = 0;   /* events wait until then */
+	bool chained = atomic_load_explicit(&p->chained, memory_order_relaxed);
+	uint64_t until_due = chained ? deadline + PROCS_CHAIN_GRACE_NS : deadline;
+	atomic_store(&p->kicked, false);
+	atomic_store(&p->due_ns, deadline);
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		bool stop = p->stop, new_opts = p->new_opts;
 		pthread_mutex_unlock(&p->lock);
-		if (stop)
-			return true;
-		if (new_opts)
-			return false;
+		if (stop || new_opts)
+			break;
 		uint64_t now = clock_mono_ns();
-		if (now >= deadline)
-			return false;
+		if (now >= until_due || (now >= deadline && atomic_load(&p->kicked)))
+			break;
 		bool batching = now < quiet_until;
-		uint64_t until = batching && quiet_until < deadline ? quiet_until : deadline;
+		uint64_t until = batching && quiet_until < until_due ? quiet_until : until_due;
 		int ms = (int)((until - now + 999999) / 1000000);
 		struct pollfd pf[2] = { { p->pe && !batching ? procevents_fd(p->pe) : -1, POLLIN, 0 },
 		                        { p->wake[0], POLLIN, 0 } };
@@ -337,6 +343,26 @@ static bool wait_tick(struct procs *p, uint64_t deadline)
 		if ((pf[1].revents & POLLIN) && read(p->wake[0], junk, sizeof junk) < 0)
 			log_warn("procs wake pipe");
 	}
+	atomic_store(&p->due_ns, 0);
+	pthread_mutex_lock(&p->lock);
+	bool stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+void procs_kick(struct procs *p)
+{
+	uint64_t due = atomic_load(&p->due_ns);
+	if (!due || !atomic_load_explicit(&p->chained, memory_order_relaxed) ||
+	    clock_mono_ns() < due || atomic_exchange(&p->kicked, true))
+		return;
+	if (write(p->wake[1], "k", 1) < 0 && errno != EAGAIN)
+		log_warn("waking the procs thread");
+}
+
+void procs_set_chained(struct procs *p, bool on)
+{
+	atomic_store(&p->chained, on);
 }
 
 /* Adopt the options procs_set_opts left, if any.  True when it did. */
@@ -405,7 +431,9 @@ static void *procs_main(void *arg)
 		tracked_tick(p, pss_due);
 		if (p->on_tick)
 			p->on_tick(p->on_tick_arg);
-		next += iv;
+		/* on the multiples of iv, as the sampler's ticks are: chained
+		 * (procs_kick), both run on the one wake-up */
+		next = (next / iv + 1) * iv;
 		now = clock_mono_ns();
 		if (now >= next) {
 			uint64_t skipped = (now - next) / iv + 1;
@@ -433,6 +461,9 @@ int procs_open(struct procs **out, const struct collect_env *env, const struct p
 	if (pipe(p->wake) == 0) {
 		for (int i = 0; i < 2; i++)
 			fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+		/* the sampler kicks through it and must never block: when
+		 * it is full, the thread has wake-ups waiting anyway */
+		fcntl(p->wake[1], F_SETFL, O_NONBLOCK);
 	}
 	p->next_run_id = clock_rt_ns() / 1000000000u * 1000;   /* unique across restarts */
 	pthread_mutex_init(&p->lock, NULL);

@@ -124,11 +124,26 @@ bool procs_lookup(struct procs *p, int32_t pid, struct proc_snap *out);
  * table has a reading for. */
 void procs_fill_record(struct rm_rec *r, const struct proc_info *in, uint64_t ts);
 
+/* Chained to the host sampler: called at the end of each of its ticks,
+ * it starts the tracked tick due by then at once, on the CPU the sampler
+ * just woke, instead of on a timer of its own.  On a VM a thread's
+ * wake-up from idle costs ~60 us of CPU, two threads woken one after the
+ * other on one CPU ~15 us more (bench/RESULTS.md).  Cheap when nothing is
+ * due; never blocks. */
+void procs_kick(struct procs *p);
+/* Chain (procs_kick) or not: only when every tracked tick falls on a
+ * sampler tick (procs_chainable), else each due tick would wait for a
+ * kick that does not come. */
+void procs_set_chained(struct procs *p, bool on);
+#define procs_chainable(cfg) \
+	((cfg)->system_interval_ns && (cfg)->procs_tracked_interval_ns % (cfg)->system_interval_ns == 0)
+
 /* Counters for status. */
 struct procs_stats {
 	uint64_t scans, tracked_ticks, missed;
 	uint64_t last_tick_rt_ns;             /* the newest committed tracked tick */
 	unsigned processes, tracked, watches;
+	unsigned scan_read;                   /* processes the last scan read: the rest were idle */
 	uint64_t scan_cpu_ns, tick_cpu_ns;   /* last scan, mean of the last 100 tracked ticks */
 	bool events;                          /* kernel process events available */
 	bool events_paused;                   /* ... but paused: no watch for a while */

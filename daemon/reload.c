@@ -148,6 +148,7 @@ static void apply_threads(struct rmond *d, const struct config *c)
 		                         c->procs_pss_interval_ns, c->procs_top_n, c->procs_max_watches,
 		                         c->procs_quiet_thread_pct };
 		procs_set_opts(d->procs, &po);
+		procs_set_chained(d->procs, procs_chainable(c));
 	}
 	gpu_set_interval(d->gpu, c->gpu_interval_ns);
 	if (d->egpu) {

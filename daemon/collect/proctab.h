@@ -78,6 +78,9 @@ int proctab_scan(struct proctab *pt, uint64_t mono_ns);
 /* The table as of the last scan or sample; pointers stay valid until the
  * next proctab_scan. */
 unsigned proctab_count(const struct proctab *pt);
+/* How many of them the last scan read: the others had not run since
+ * their last reading (their CPU clock said so), and were not read. */
+unsigned proctab_scan_read(const struct proctab *pt);
 const struct proc_info *proctab_at(const struct proctab *pt, unsigned i);
 const struct proc_info *proctab_find(const struct proctab *pt, int32_t pid);
 
@@ -98,7 +101,9 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono_ns,
 void proctab_set_quiet_pct(struct proctab *pt, unsigned pct);
 
 /* PSS from smaps_rollup: costly (page-table walk), so tracked processes
- * only, at a low rate.  0 or -errno (EACCES: not permitted). */
+ * only, at a low rate; a process that has not run since its last PSS
+ * reading (its CPU clock says so) keeps it, for up to 30 s.  0 or -errno
+ * (EACCES: not permitted). */
 int proctab_read_pss(struct proctab *pt, int32_t pid);
 
 #endif

@@ -139,7 +139,7 @@ static void pack_procs(msgpack_packer *pk)
 		return;
 	}
 	procs_get_stats(the_rmond.procs, &ps);
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	msg_pack_kv_u64(pk, "processes", ps.processes);
 	msg_pack_kv_u64(pk, "tracked", ps.tracked);
 	msg_pack_kv_u64(pk, "watches", ps.watches);
@@ -147,6 +147,7 @@ static void pack_procs(msgpack_packer *pk)
 	msg_pack_kv_u64(pk, "tracked_ticks", ps.tracked_ticks);
 	msg_pack_kv_u64(pk, "missed_ticks", ps.missed);
 	msg_pack_kv_f64(pk, "scan_cpu_us", (double)ps.scan_cpu_ns / 1e3);
+	msg_pack_kv_u64(pk, "scan_read", ps.scan_read);
 	msg_pack_kv_f64(pk, "tick_cpu_us", (double)ps.tick_cpu_ns / 1e3);
 	msg_pack_kv_u64(pk, "tracked_interval_ns", the_rmond.cfg.procs_tracked_interval_ns);
 	msg_pack_kv_bool(pk, "events", ps.events);

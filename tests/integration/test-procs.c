@@ -448,6 +448,42 @@ static void test_mark_and_top(void **state)
 	assert_int_equal(ctl(out, sizeof out, err, sizeof err, "top", "--sort", "bogus", NULL), 2);
 }
 
+/* procs.tracked_ticks from `rmonctl status --json` */
+static long tracked_ticks(const char *sock)
+{
+	char out[16384], err[1024];
+	if (harness_ctl(sock, out, sizeof out, err, sizeof err, "status", "--json", NULL) != 0)
+		return -1;
+	const char *p = strstr(out, "\"tracked_ticks\":");
+	return p ? strtol(p + strlen("\"tracked_ticks\":"), NULL, 10) : -1;
+}
+
+/* Tracked ticks keep their 100 ms whether they are chained to the host
+ * sampler's ticks (its interval divides theirs: the default) or not (a
+ * 1 s sampler: each tick would otherwise wait for a kick that does not
+ * come until the grace runs out). */
+static void test_tick_cadence(void **state)
+{
+	(void)state;
+	struct daemon_proc slow;
+	assert_int_equal(start_one(&slow, "sampling:\n  system: 1s\n"), 0);
+	const char *socks[] = { the_daemon.sock, slow.sock };
+	long t0[2], t1[2];
+	for (int i = 0; i < 2; i++)
+		t0[i] = tracked_ticks(socks[i]);
+	usleep(2000000);
+	for (int i = 0; i < 2; i++)
+		t1[i] = tracked_ticks(socks[i]);
+	print_message("tracked ticks in 2 s: %ld chained, %ld with a 1 s sampler\n", t1[0] - t0[0],
+	              t1[1] - t0[1]);
+	assert_int_equal(harness_stop(&slow), 0);
+	harness_cleanup(&slow);
+	for (int i = 0; i < 2; i++) {
+		assert_true(t0[i] >= 0 && t1[i] >= 0);
+		assert_in_range(t1[i] - t0[i], 17, 21);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_lagged),
 		cmocka_unit_test(test_slow_reader),
 		cmocka_unit_test(test_run_after_events_paused),
+		cmocka_unit_test(test_tick_cadence),
 	};
 	return cmocka_run_group_tests_name("procs", tests, start_daemon, stop_daemon);
 }

@@ -17,6 +17,27 @@
  *           file absent): then not tried again until an exec.
  *   cmdline, exe   at first sight and when comm changes (an exec).
  *
+ * The idle gate (proc_pid_idle).  Most processes sleep through most
+ * scans, and reading their files only to find every counter where it was
+ * is most of a scan's cost.  A process's CPU clock (the kernel's
+ * sum_exec_runtime of all its threads, dead ones included, in ns) moves
+ * whenever any of its threads runs, and nothing the files above count
+ * moves without that: faults, switches, io, a new thread, an exec, a
+ * state change all happen while it runs.  So when the clock is where it
+ * was at the last reading, the rates over the interval are zero and the
+ * files are not read.  The clock is read with clock_gettime on the
+ * process's CPU-time clock id, which Linux lets any process do; it costs
+ * a fifth of a stat read.  Two things can change without the process
+ * running: its RSS (reclaim takes pages from sleepers) and its parent
+ * (reparenting when the parent exits), so an idle process is still read
+ * every PT_IDLE_NS plus a spread by pid (so the forced reads of processes
+ * first seen together do not come together).  The gate needs the root to
+ * be our own pid namespace's /proc (clock ids are pids of ours): not for
+ * fixture trees.  A pid reused between two scans by a process whose clock
+ * happens to equal the old one's to the nanosecond would pass for the old
+ * one until the forced read; the listing and the kept fds catch every
+ * other reuse.
+ *
  * ESRCH anywhere is the process gone; the caller drops it.  A file that is
  * just unreadable clears its PROC_HAVE_* bit.
  */
@@ -25,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "linux.h"
@@ -265,10 +287,66 @@ void proc_pid_rates_done(struct pt_proc *p)
 		p->info.have &= ~PROC_HAVE_RATES;
 }
 
+/* The CPU-time clock of another process: the kernel's
+ * MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED), ~pid << 3 | 2, the ABI behind
+ * clock_getcpuclockid(3) (which spends a clock_getres call checking it).
+ * 0, or -errno (EINVAL: no such process). */
+static int pp_cpu_clock(int32_t pid, uint64_t *ns)
+{
+	clockid_t id = (clockid_t)((~(uint32_t)pid << 3) | 2u);
+	struct timespec ts;
+	if (clock_gettime(id, &ts) != 0)
+		return -errno;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mono,
+		  uint64_t *clk)
+{
+	if (!pt->cpuclock || p->info.pid <= 0 || pp_cpu_clock(p->info.pid, clk) != 0)
+		return -1;
+	uint64_t limit = PT_IDLE_NS + (uint64_t)p->info.pid % PT_IDLE_SPREAD * 1000000000ull;
+	return (p->flags & (PT_CLK | PT_KNOWN | PT_DEAD)) == (PT_CLK | PT_KNOWN) &&
+	       *clk == p->clk_ns && (p->info.have & PROC_HAVE_RATES) && mono >= p->r_mono &&
+	       mono - p->r_mono < limit;
+}
+
+void proc_pid_clock_read(struct pt_proc *p, uint64_t clk, uint64_t mono)
+{
+	p->clk_ns = clk;
+	p->r_mono = mono;
+	p->flags |= PT_CLK;
+}
+
+void proc_pid_idle_rates(struct pt_proc *p, uint64_t mono, int full)
+{
+	struct proc_info *in = &p->info;
+	in->cpu_pct = in->user_pct = in->sys_pct = 0;
+	if (!full)
+		return;
+	in->minflt_ps = in->majflt_ps = 0;
+	p->w_mono = mono;
+	if (p->flags & PT_CTX_OK) {
+		in->vctx_ps = in->nvctx_ps = 0;
+		p->s_mono = mono;
+	}
+	if (p->flags & PT_IO_PREV) {
+		in->read_bps = in->write_bps = 0;
+		p->io_mono = mono;
+	}
+}
+
 int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode)
 {
 	struct pid_stat s;
 	int first = !(p->flags & PT_KNOWN);
+	uint64_t clk = 0;
+	int gate = mode == PP_SCAN ? proc_pid_idle(pt, p, mono, &clk) : -1;
+	if (gate == 1) {
+		proc_pid_idle_rates(p, mono, 1);
+		return 0;
+	}
 	if (first && proctab__keep_dir(pt, p, mono) < 0)
 		return -ESRCH;
 	if (pp_stat(pt, p, mono, &s))
@@ -292,6 +370,12 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 	if (err)
 		return -ESRCH;
 	proc_pid_rates_done(p);
+	if (gate == 0)
+		proc_pid_clock_read(p, clk, mono);
+	else
+		p->flags &= ~(unsigned)PT_CLK;
+	if (mode == PP_SCAN)
+		pt->scan_read++;
 	return 0;
 }
 

@@ -1,15 +1,20 @@
 /*
  * The threads of one tracked process: task/TID/{stat,schedstat,io} on kept
- * fds, per-thread rates, and the process's CPU as the sum of its threads'
+ * fds, per-thread rates, and the process's CPU from its CPU clock
  * (ns-precise, where /proc/PID/stat counts whole clock ticks).
  *
- * Every tick reads /proc/PID/stat whole (SOURCES §2.7: the kernel walks the
- * threads, about 36 ns each, far below reading each thread's file):
- * num_threads decides the re-listing of task/, utime+stime (ticks) the
- * sweep of the quiet threads (below), the faults the process's fault rates,
- * and the leader's comm, state and CPU come with it.
+ * Every tick starts with the process's CPU clock (proc_pid_idle, read by
+ * proctab_sample): unmoved, nothing is read (proc_threads_idle); moved,
+ * its movement is the process's CPU over the tick, quiet threads' too.
+ * /proc/PID/stat whole is read every tick for a process of up to
+ * PT_WS_THREADS threads, and at full passes only for bigger ones (the
+ * kernel walks every thread for it, twice; SOURCES §2.7): num_threads
+ * decides the re-listing of task/ (between full passes of a big process,
+ * task/'s link count does), the faults the process's fault rates, and
+ * the leader's comm, state and CPU come with it.  Without the clock (a
+ * fixture tree), stat is read every tick and its utime+stime stand in.
  *
- *   task/      re-listed only when num_threads differs from the threads we
+ *   task/      re-listed only when the thread count differs from the threads we
  *              have, or PT_RELIST_NS passed (a thread that ended and one
  *              born in between leave the count alone; the ended one's kept
  *              fd fails with ESRCH and changes it).
@@ -25,15 +30,19 @@
  *                PT_QUIET_PCT, procs.quiet_thread_pct; 0: none) of a
  *                core (most threads of a big process sleep) is read only
  *                at a sweep: every PT_QSWEEP_NS (5 s, at a full pass),
- *                schedstat, and stat and io when PT_QFULL_NS (20 s) passed.  Only
+ *                when together they used PT_QSWEEP_PCT of a core since
+ *                the last (the clock less what the threads read account
+ *                for), else every PT_QSWEEP_MAX_NS (30 s): schedstat, and
+ *                stat and io when PT_QFULL_NS (20 s) passed.  Only
  *                threads read are reported: a quiet thread's history is a
  *                record every few seconds.  A quiet
  *                thread that wakes up busy shows in the whole-process
- *                CPU: when the process used more CPU since the last sweep
- *                than the threads read since then account for, by more
- *                than PT_QGAP_NS (stat's ticks are truncated to 10 ms,
- *                twice) plus PT_QGAP_PCT of a core (the quiet threads'
- *                own wake-ups), every quiet thread is read at once.
+ *                CPU (its clock, or stat's ticks): when the process used
+ *                more CPU since the last sweep than the threads read
+ *                since then account for, by more than PT_QGAP_NS (stat's
+ *                ticks are truncated to 10 ms, twice) plus PT_QGAP_PCT of
+ *                a core (the quiet threads' own wake-ups), every quiet
+ *                thread is read at once.
  *   schedstat  absent or all zero for a thread that has used CPU (no
  *              CONFIG_SCHED_INFO): that thread reads stat every tick,
  *              cpu_pct from its ticks.
@@ -42,9 +51,11 @@
  * stime ticks of the last stat interval (of the totals so far when no tick
  * moved): user + sys = cpu, with the kernel's own tick-sampled split.
  *
- * The process's cpu_pct is the sum of the threads read this tick over the
- * tick (a quiet thread's CPU lands at the tick that reads it); a thread
- * new since the previous pass adds its totals.  A thread that ended is
+ * The process's cpu_pct is its CPU clock's movement over the tick, split
+ * user:sys as the threads read split theirs; without the clock, the sum of
+ * the threads read this tick (a quiet thread's CPU then lands at the tick
+ * that reads it, and a thread new since the previous pass adds its
+ * totals).  A thread that ended is
  * reported once more, with state 'X' and no readings.  cpu_time_s and the
  * fault rates come from /proc/PID/stat, the io rates from /proc/PID/io.
  */
@@ -54,6 +65,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "linux.h"
@@ -409,44 +421,105 @@ static void thr_read(struct proctab *pt, struct pt_proc *p, struct pt_thread *t,
 	t->quiet = (t->info.have & THREAD_HAVE_RATES) && t->info.cpu_pct < pt->quiet_pct;
 }
 
-/* The process's own figures: cpu from its threads' sums, cpu_time_s and
- * faults from /proc/PID/stat (ws), io from /proc/PID/io at full passes
- * (carried in between). */
+/* The user share of a process's CPU over a tick whose threads read
+ * used none (quiet ones ran): its stat ticks of the tick, else of its
+ * life so far. */
+static double thr_user_share(const struct pt_proc *p, const struct pid_stat *ws)
+{
+	uint64_t du = ws && ws->utime >= p->utime ? ws->utime - p->utime : 0;
+	uint64_t ds = ws && ws->stime >= p->stime ? ws->stime - p->stime : 0;
+	if (du + ds == 0) {
+		du = ws ? ws->utime : p->utime;
+		ds = ws ? ws->stime : p->stime;
+	}
+	return du + ds ? (double)du / (double)(du + ds) : 1.0;
+}
+
+/* The process's own figures: cpu from its CPU clock's movement over the
+ * tick (all its threads, the quiet ones too, exact), split user:sys as
+ * the threads read split theirs; without the clock (fixtures), the sum of
+ * the threads read.  cpu_time_s and faults from /proc/PID/stat (ws), io
+ * from /proc/PID/io at full passes (carried in between). */
 static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s,
-		    const struct pid_stat *ws, uint64_t mono, int full)
+		    const struct pid_stat *ws, uint64_t mono, int full, const uint64_t *clk)
 {
 	struct proc_info *in = &p->info;
 	double dt = tick_dt(p->t_mono, mono);
 	in->have &= ~PROC_HAVE_RATES;
 	if (dt > 0) {
-		in->cpu_pct = (double)s->cpu_ns / 1e9 * 100.0 / dt;
-		in->user_pct = s->user_ns / 1e9 * 100.0 / dt;
+		double cpu_ns = (double)s->cpu_ns, user_ns = s->user_ns;
+		if (clk && (p->flags & PT_T_CLK) && *clk >= p->t_clk) {
+			cpu_ns = (double)(*clk - p->t_clk);
+			user_ns = s->cpu_ns ? cpu_ns * s->user_ns / (double)s->cpu_ns
+					    : cpu_ns * thr_user_share(p, ws);
+		}
+		in->cpu_pct = cpu_ns / 1e9 * 100.0 / dt;
+		in->user_pct = user_ns / 1e9 * 100.0 / dt;
 		if (in->user_pct > in->cpu_pct)
 			in->user_pct = in->cpu_pct;
 		in->sys_pct = in->cpu_pct - in->user_pct;
 		in->have |= PROC_HAVE_RATES;
 	}
-	proc_pid_stat_rates(pt, p, ws, mono, 0);
+	if (ws)
+		proc_pid_stat_rates(pt, p, ws, mono, 0);
+	if (clk)   /* exact; stat's ticks are scaled to it anyway */
+		in->cpu_time_s = (double)*clk / 1e9;
 	proc_pid_rates_done(p);
 	return full ? proc_pid_read_io(pt, p, mono) : 0;
 }
 
 /* Has the process used more CPU since the last sweep than the threads
- * read since then account for?  ws's utime and stime are whole ticks,
- * each truncated: PT_QGAP_NS is above that error.  The quiet threads' own
- * small wake-ups add up too (2000 threads waking once a second for 10 us
- * are 2 % of a core): PT_QGAP_PCT of a core is theirs. */
+ * read since then account for?  By its CPU clock, or else by ws's utime
+ * and stime, whole ticks each truncated: PT_QGAP_NS is above that error.
+ * The quiet threads' own small wake-ups add up too (2000 threads waking
+ * once a second for 10 us are 2 % of a core): PT_QGAP_PCT of a core is
+ * theirs.  Without a baseline to compare with, yes. */
 static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const struct pid_stat *ws,
-		   uint64_t mono)
+		   uint64_t mono, const uint64_t *clk)
 {
-	uint64_t ticks = ws->utime + ws->stime;
-	if (!(p->flags & PT_Q_BASE) || ticks < p->q_ticks || mono < p->q_mono)
+	uint64_t ns;
+	if (!(p->flags & PT_Q_BASE) || mono < p->q_mono)
 		return 1;
-	uint64_t ns = (ticks - p->q_ticks) * (1000000000ull / pt->clk_tck);
+	if (clk && (p->flags & PT_Q_CLK)) {
+		if (*clk < p->q_clk)
+			return 1;
+		ns = *clk - p->q_clk;
+	} else {
+		if (!ws || ws->utime + ws->stime < p->q_ticks)
+			return 1;
+		ns = (ws->utime + ws->stime - p->q_ticks) * (1000000000ull / pt->clk_tck);
+	}
 	return ns > p->q_act_ns + PT_QGAP_NS + (mono - p->q_mono) / 100 * PT_QGAP_PCT;
 }
 
+/* Is a sweep of the quiet threads worth its cost?  Their CPU since the
+ * last sweep is what the process's clock counted beyond the threads read
+ * since: below PT_QSWEEP_PCT of a core (2,000 threads that each wake for
+ * 10 us a second are 2 % of a core; 200 of them 0.2 %), reading them all
+ * would find each where it was, give or take microseconds, so they wait,
+ * up to PT_QSWEEP_MAX_NS.  Without the clock, always. */
+static int thr_sweep_worth(const struct pt_proc *p, uint64_t mono, const uint64_t *clk)
+{
+	if (!clk || !(p->flags & PT_Q_CLK) || *clk < p->q_clk ||
+	    mono - p->q_mono >= PT_QSWEEP_MAX_NS)
+		return 1;
+	uint64_t quiet_ns = *clk - p->q_clk > p->q_act_ns ? *clk - p->q_clk - p->q_act_ns : 0;
+	return quiet_ns >= (mono - p->q_mono) / 100 * PT_QSWEEP_PCT;
+}
+
+/* The process's thread count from its task/ directory's link count (2 +
+ * threads; the kernel counts them without walking them).  0 or -ESRCH. */
+static int thr_count(const struct pt_proc *p, uint64_t *n)
+{
+	struct stat st;
+	if (fstat(p->fd_task, &st) != 0 || st.st_nlink < 3)
+		return -ESRCH;
+	*n = (uint64_t)st.st_nlink - 2;
+	return 0;
+}
+
 int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
+		      const uint64_t *clk,
 		      void (*cb)(void *arg, const struct thread_info *ti), void *arg)
 {
 	int listed = 0;
@@ -455,10 +528,25 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 			return -ESRCH;
 		listed = 1;
 	}
-	struct pid_stat ws;
-	if (proc_pid_read_stat(pt, p, mono, &ws) || ws.starttime != p->info.start_ticks)
+	int had = (p->flags & PT_T_PREV) != 0;
+	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
+	/* /proc/PID/stat whole, every tick, unless the process has many
+	 * threads: producing it walks them all, twice (SOURCES §2.7), which
+	 * for 2,000 threads with cold caches costs more than the rest of the
+	 * tick.  With the CPU clock for the cpu and the sweep, and task/'s
+	 * link count for the thread count, such a process reads it at full
+	 * passes only: faults, state, ppid and an exec show within 1 s. */
+	struct pid_stat ws_buf, *ws = NULL;
+	uint64_t nthreads;
+	if (!clk || full || p->nthr <= PT_WS_THREADS || p->fd_task < 0) {
+		ws = &ws_buf;
+		if (proc_pid_read_stat(pt, p, mono, ws) || ws->starttime != p->info.start_ticks)
+			return -ESRCH;
+		nthreads = ws->num_threads;
+	} else if (thr_count(p, &nthreads)) {
 		return -ESRCH;
-	if (!listed && (ws.num_threads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
+	}
+	if (!listed && (nthreads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
 		if (thr_relist(pt, p, mono, cb, arg))
 			return -ESRCH;
 		listed = 1;
@@ -466,18 +554,21 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	struct pt_thread *lead = thr_find(p, p->info.pid);
 	if (!lead)
 		return -ESRCH;
-	int had = (p->flags & PT_T_PREV) != 0;
-	int full = !had || mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
 	if (proc_too) {
-		proc_pid_apply_stat(pt, p, &ws);
+		if (ws)
+			proc_pid_apply_stat(pt, p, ws);
+		else
+			p->info.threads = nthreads > UINT32_MAX ? UINT32_MAX : (uint32_t)nthreads;
 		if (proc_pid_read_mem(pt, p, mono))
 			return -ESRCH;
 	}
 	struct thr_sum sum = { 0 };
 	/* quiet threads: every PT_QSWEEP_NS, at a full pass (half a pass of
-	 * slack, so that the sweeps do not drift to every 6th pass) */
+	 * slack, so that the sweeps do not drift to every 6th pass), when
+	 * they did something worth reading */
 	int sweep = pt->quiet_pct <= 0 || !(p->flags & PT_Q_BASE) || mono < p->q_mono ||
-		    (full && mono - p->q_mono + PT_TFULL_NS / 2 >= PT_QSWEEP_NS);
+		    (full && mono - p->q_mono + PT_TFULL_NS / 2 >= PT_QSWEEP_NS &&
+		     thr_sweep_worth(p, mono, clk));
 	for (unsigned i = 0; i < p->nthr; i++)
 		p->thr[i].read = p->thr[i].gone = 0;
 	for (unsigned i = 0; i < p->nthr; i++) {
@@ -485,29 +576,35 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		if (!sweep && t->quiet)
 			continue;
 		int tfull = full && (!t->quiet || mono - t->f_mono >= PT_QFULL_NS);
-		thr_read(pt, p, t, t == lead ? &ws : NULL, mono, had, tfull, &sum);
+		thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, tfull, &sum);
 	}
 	if (!sweep) {
 		p->q_act_ns += sum.cpu_ns;
-		if (thr_gap(pt, p, &ws, mono)) {
+		if (thr_gap(pt, p, ws, mono, clk)) {
 			for (unsigned i = 0; i < p->nthr; i++) {
 				struct pt_thread *t = &p->thr[i];
 				if (!t->read)
-					thr_read(pt, p, t, t == lead ? &ws : NULL, mono, had, 0, &sum);
+					thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, 0, &sum);
 			}
 			sweep = 1;
 		}
 	}
-	if (!lead->gone && (lead->prev & PT_TP_STAT)) {   /* fresh even when not read */
-		memcpy(lead->info.name, ws.comm, sizeof lead->info.name);
-		lead->info.state = ws.state;
-		lead->info.last_cpu = ws.processor;
+	if (ws && !lead->gone && (lead->prev & PT_TP_STAT)) {   /* fresh even when not read */
+		memcpy(lead->info.name, ws->comm, sizeof lead->info.name);
+		lead->info.state = ws->state;
+		lead->info.last_cpu = ws->processor;
 	}
 	if (sweep) {
-		p->q_ticks = ws.utime + ws.stime;
+		if (ws)
+			p->q_ticks = ws->utime + ws->stime;
 		p->q_mono = mono;
 		p->q_act_ns = 0;
 		p->flags |= PT_Q_BASE;
+		p->flags &= ~(unsigned)PT_Q_CLK;
+		if (clk) {
+			p->q_clk = *clk;
+			p->flags |= PT_Q_CLK;
+		}
 	}
 	unsigned m = 0;
 	for (unsigned i = 0; i < p->nthr; i++) {
@@ -523,10 +620,49 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		m++;
 	}
 	p->nthr = m;
-	int err = proc_too ? thr_proc(pt, p, &sum, &ws, mono, full) : 0;
+	int err = proc_too ? thr_proc(pt, p, &sum, ws, mono, full, clk) : 0;
 	p->t_mono = mono;
+	p->flags &= ~(unsigned)PT_T_CLK;
+	if (clk) {
+		p->t_clk = *clk;
+		p->flags |= PT_T_CLK;
+	}
 	if (full)
 		p->tf_mono = mono;
 	p->flags |= PT_T_PREV;
 	return err ? -ESRCH : 0;
+}
+
+/* An idle tick (proc_pid_idle: the process's CPU clock has not moved since
+ * the last pass).  No thread ran, so every counter is where it was: the
+ * cpu baselines move to now (the next reading's rates are over the tick
+ * that moved, not diluted over the idle ones), a thread that last showed
+ * CPU or switches is reported once at zero and is quiet now, and a full
+ * pass due now is one with nothing to read (io rates zero). */
+void proc_threads_idle(struct proctab *pt, struct pt_proc *p, uint64_t mono,
+		       void (*cb)(void *arg, const struct thread_info *ti), void *arg)
+{
+	int full = mono < p->tf_mono || mono - p->tf_mono >= PT_TFULL_NS;
+	for (unsigned i = 0; i < p->nthr; i++) {
+		struct pt_thread *t = &p->thr[i];
+		struct thread_info *ti = &t->info;
+		if (!(t->prev & PT_TP_STAT))
+			continue;                 /* never read: no baseline to move */
+		int was_busy = ti->cpu_pct != 0 || ti->ctxsw_ps != 0 || ti->runq_wait_pct != 0;
+		int had_io = full && (ti->read_bps != 0 || ti->write_bps != 0);
+		t->mono = mono;
+		if (full && !t->quiet)
+			t->f_mono = mono;
+		if (!was_busy && !had_io)
+			continue;
+		ti->cpu_pct = ti->user_pct = ti->sys_pct = ti->ctxsw_ps = ti->runq_wait_pct = 0;
+		if (full)
+			ti->read_bps = ti->write_bps = 0;
+		t->quiet = pt->quiet_pct > 0;
+		cb(arg, ti);
+	}
+	proc_pid_idle_rates(p, mono, full);
+	p->t_mono = mono;
+	if (full)
+		p->tf_mono = mono;
 }

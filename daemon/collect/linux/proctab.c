@@ -319,6 +319,21 @@ static double pt_btime(int procfd, struct readfile_buf *b)
 	return s.has & STAT_HAS_BTIME ? (double)s.btime : NAN;
 }
 
+/* Is procfd the /proc of our own pid namespace (its "self" is our pid)?
+ * Then a pid in it names a process clock_gettime can ask about
+ * (proc_pid_idle); a fixture tree, or another namespace's /proc, is not. */
+static int pt_own_proc(int procfd)
+{
+	char buf[24];
+	ssize_t n = readlinkat(procfd, "self", buf, sizeof buf - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *end;
+	long pid = strtol(buf, &end, 10);
+	return *end == '\0' && pid == (long)getpid();
+}
+
 /* Raise the soft fd limit to the hard one; what the table may keep. */
 static unsigned pt_fd_budget(void)
 {
@@ -359,6 +374,7 @@ int proctab_open(const struct collect_env *env, struct proctab **out)
 	pt->pagesize = ps > 0 ? (uint64_t)ps : 4096;
 	pt->btime = pt_btime(env->procfd, &pt->big);
 	pt->budget = pt_fd_budget();
+	pt->cpuclock = pt_own_proc(env->procfd);
 	*out = pt;
 	return 0;
 }
@@ -405,6 +421,7 @@ int proctab_scan(struct proctab *pt, uint64_t mono)
 	if (got < 0)
 		return got;
 	pt->now = mono;
+	pt->scan_read = 0;
 	unsigned np = (unsigned)got, old = pt->n, i = 0, j = 0, m = 0;
 	if (pt_grow(&pt->tmp, &pt->tmpcap, old + np + 1))
 		return -ENOMEM;
@@ -445,6 +462,11 @@ int proctab_scan(struct proctab *pt, uint64_t mono)
 	if (pt->nfds > pt->budget)
 		pt_make_room(pt, NULL, 0, mono);
 	return (int)m;
+}
+
+unsigned proctab_scan_read(const struct proctab *pt)
+{
+	return pt->scan_read;
 }
 
 unsigned proctab_count(const struct proctab *pt)
@@ -509,7 +531,7 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono,
 		if (!p)
 			return -ESRCH;
 		if (thread_cb)
-			err = proc_threads_pass(pt, p, mono, 0, thread_cb, arg);
+			err = proc_threads_pass(pt, p, mono, 0, NULL, thread_cb, arg);
 	} else {
 		p = pt->tab[at];
 		*out = &p->info;
@@ -523,10 +545,23 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono,
 		 * /proc/PID/stat or io.  Otherwise read it whole (the first
 		 * two reads also read status, for the switch rates). */
 		int from_threads = thread_cb && (p->flags & PT_T_PREV) && p->s_reads >= 2;
+		/* Idle since its last reading (proc_pid.c): nothing to read,
+		 * once its thread baselines exist; not when every thread is
+		 * to be read every tick (quiet_pct 0). */
+		uint64_t clk = 0;
+		int gate = err ? -1 : proc_pid_idle(pt, p, mono, &clk);
+		if (gate == 1 && from_threads && pt->quiet_pct > 0) {
+			proc_threads_idle(pt, p, mono, thread_cb, arg);
+			*out = &p->info;
+			return 0;
+		}
 		if (!err && !from_threads)
 			err = proc_pid_read(pt, p, mono, PP_SAMPLE);
 		if (!err && thread_cb)
-			err = proc_threads_pass(pt, p, mono, from_threads, thread_cb, arg);
+			err = proc_threads_pass(pt, p, mono, from_threads, gate >= 0 ? &clk : NULL,
+						thread_cb, arg);
+		if (!err && gate >= 0)
+			proc_pid_clock_read(p, clk, mono);
 	}
 	*out = &p->info;
 	if (err) {
@@ -550,6 +585,15 @@ int proctab_read_pss(struct proctab *pt, int32_t pid)
 	if (!found || (pt->tab[i]->flags & PT_DEAD))
 		return -ESRCH;
 	struct pt_proc *p = pt->tab[i];
+	/* Not run since the last reading (its CPU clock, recorded by the
+	 * samples): its PSS moves only as other processes map or unmap what
+	 * it shares, so it is read every PT_PSS_IDLE_NS instead. */
+	uint64_t mono = pt->now;
+	if ((p->info.have & PROC_HAVE_PSS) && (p->flags & PT_CLK) && p->clk_ns == p->pss_clk &&
+	    mono >= p->pss_mono && mono - p->pss_mono < PT_PSS_IDLE_NS)
+		return 0;
+	p->pss_clk = p->clk_ns;
+	p->pss_mono = mono;
 	/* Read rarely and slowly (a page-table walk): no fd is kept. */
 	int fd = proctab__open(pt, p, "smaps_rollup", O_RDONLY);
 	if (fd < 0)

@@ -14,10 +14,12 @@
  * Baselines.  Rates come from three independent pairs of readings, each over
  * the time since its own previous reading: /proc/PID/stat (cpu, faults),
  * status (context switches) and io.  A tracked process sampled with its
- * threads takes its cpu from a fourth: the sum of its threads' schedstat
- * deltas (ns, where stat counts 10 ms ticks); its stat still gives the
- * faults and cpu_time_s every tick, its io the io at the 1 s full thread
- * pass (proc_threads.c).
+ * threads takes its cpu from a fourth: its CPU clock's movement (ns, where
+ * stat counts 10 ms ticks; without the clock, the sum of its threads'
+ * schedstat deltas); its stat gives the faults every tick (every full
+ * pass for a process of many threads), its io the io at the 1 s full
+ * thread pass (proc_threads.c).  The same clock, unmoved, means the
+ * process did not run: then nothing is read (proc_pid_idle).
  */
 #ifndef RMON_PROCTAB_LINUX_H
 #define RMON_PROCTAB_LINUX_H
@@ -94,10 +96,16 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
 #define PT_TFULL_NS   (1ull * 1000000000ull)   /* threads' stat and io: this often */
 #define PT_QUIET_PCT  1u                        /* default: below 1 % of a core, a quiet thread */
-#define PT_QSWEEP_NS  (5ull * 1000000000ull)   /* quiet threads are read this often */
+#define PT_QSWEEP_NS  (5ull * 1000000000ull)   /* quiet threads are read this often, */
+#define PT_QSWEEP_PCT 1u                        /* ... if they used this share of a core since, */
+#define PT_QSWEEP_MAX_NS (30ull * 1000000000ull) /* ... and at least this often */
+#define PT_PSS_IDLE_NS (30ull * 1000000000ull) /* PSS of a process that has not run: this often */
 #define PT_QFULL_NS   (20ull * 1000000000ull)  /* a quiet thread's stat and io: this often */
 #define PT_QGAP_NS    (30ull * 1000000ull)     /* CPU the read threads leave unexplained: sweep */
 #define PT_QGAP_PCT   5u                        /* ... plus this share of a core since the sweep */
+#define PT_WS_THREADS 16u                       /* more threads: /proc/PID/stat at full passes */
+#define PT_IDLE_NS    (3ull * 1000000000ull)   /* an idle process is read at least this often, */
+#define PT_IDLE_SPREAD 5u                       /* ... plus (pid % this) seconds */
 
 struct pt_thread {
 	int32_t tid;
@@ -129,6 +137,9 @@ struct pt_thread {
 #define PT_CTX_RATE (1u << 7)    /* vctx_ps/nvctx_ps computed at least once */
 #define PT_T_PREV   (1u << 8)    /* a thread-pass baseline (t_mono) */
 #define PT_Q_BASE   (1u << 9)    /* a sweep's whole-process CPU baseline (q_ticks) */
+#define PT_CLK      (1u << 10)   /* clk_ns: its CPU clock at its last reading */
+#define PT_T_CLK    (1u << 11)   /* t_clk: its CPU clock at the last thread pass */
+#define PT_Q_CLK    (1u << 12)   /* q_clk: its CPU clock at the last sweep */
 
 struct pt_proc {
 	struct proc_info info;
@@ -152,6 +163,15 @@ struct pt_proc {
 	/* the whole-process CPU (stat ticks) at the last sweep of the quiet
 	 * threads, and the CPU the threads read since then account for */
 	uint64_t q_ticks, q_act_ns, q_mono;
+	/* the process's CPU clock (ns, all its threads) when its files were
+	 * last read, and when that was: unchanged, it has not run since */
+	uint64_t clk_ns, r_mono;
+	/* the same clock at the last thread pass (the process's cpu_pct is
+	 * its movement over the tick, exact to the ns, quiet threads' CPU
+	 * included) and at the last sweep of the quiet threads */
+	uint64_t t_clk, q_clk;
+	/* its CPU clock (clk_ns) when PSS was last read, and when */
+	uint64_t pss_clk, pss_mono;
 };
 
 struct proctab {
@@ -169,6 +189,9 @@ struct proctab {
 	int scanning;                /* the old array is being merged: no demotions */
 	uint64_t now;                /* mono of the scan or sample under way */
 	double quiet_pct;            /* threads below it are quiet; 0: none is */
+	int cpuclock;                /* the root is our own /proc: processes' CPU clocks
+	                              * can tell the idle ones (proc_pid_idle) */
+	unsigned scan_read;          /* processes the last scan read (not idle) */
 	struct readfile_buf big;     /* files that do not fit buf */
 	_Alignas(8) char dents[16384];
 	char buf[4096];              /* one file at a time */
@@ -210,14 +233,38 @@ int proc_pid_read_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proc_pid_read_io(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 /* HAVE_RATES may be set: stat-group rates done and ctx rates known. */
 void proc_pid_rates_done(struct pt_proc *p);
+/* The idle gate.  With pt->cpuclock, a process with a full set of rates
+ * whose CPU clock has not moved since its files were last read did not
+ * run: 1, and nothing needs reading (proc_pid_idle_rates zeroes its rates
+ * and moves its baselines); 0: read it, then proc_pid_clock_read(p, clk,
+ * mono) records the clock taken here.  Forced to 0 every PT_IDLE_NS (+ a
+ * spread by pid): RSS can shrink without the process running (reclaim),
+ * and its parent can change. */
+int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mono,
+		  uint64_t *clk);
+void proc_pid_clock_read(struct pt_proc *p, uint64_t clk, uint64_t mono);
+/* An idle tick or scan: the rates the process owns over [its baseline,
+ * mono] are zero (nothing ran): its cpu, and with full (a scan, or a
+ * tracked tick at which a full pass is due) its faults, switches and io,
+ * whose baselines move to mono (between full passes a tracked process
+ * carries them). */
+void proc_pid_idle_rates(struct pt_proc *p, uint64_t mono, int full);
+/* The threads' share of an idle tick: busy threads reported at zero,
+ * every baseline moved to mono (proc_threads.c). */
+void proc_threads_idle(struct proctab *pt, struct pt_proc *p, uint64_t mono,
+		       void (*cb)(void *arg, const struct thread_info *ti), void *arg);
+
 /* Close every fd and forget every reading; the pid stays. */
 void proc_pid_reset(struct proctab *pt, struct pt_proc *p);
 void proc_pid_close(struct proctab *pt, struct pt_proc *p);
 
 /* proc_threads.c: the threads of one tracked process.  proc_too: the
  * process's own fields come from its threads (it has a thread baseline);
- * else the caller read /proc/PID/stat this tick.  0 or -ESRCH. */
+ * else the caller read /proc/PID/stat this tick.  clk: the process's CPU
+ * clock, read just before (proc_pid_idle), or NULL (a fixture tree).
+ * 0 or -ESRCH. */
 int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int proc_too,
+		      const uint64_t *clk,
 		      void (*cb)(void *arg, const struct thread_info *ti), void *arg);
 void proc_threads_free(struct proctab *pt, struct pt_proc *p);
 

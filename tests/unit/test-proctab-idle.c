@@ -1,0 +1,387 @@
+/*
+ * The process table's idle gate and CPU clock (proc_pid.c, proc_threads.c)
+ * on this machine's /proc: a process that has not run since its last
+ * reading is not read (its rates are zero, its baselines move), one that
+ * ran is, an idle one is still read every PT_IDLE_NS (+ a spread); a
+ * tracked process's CPU is its CPU clock's movement, quiet threads' CPU
+ * included; a thread that stopped is reported once at zero; and a fixture
+ * tree has no gate (its pids are not ours).
+ *
+ * The scans below pass made-up monotonic times (a second apart, and past
+ * the forced-read age) with the real clock of a real child: the gate only
+ * compares the clock with itself, and the times with each other.
+ */
+#include "test-collect.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "collect/linux/proctab_linux.h"
+
+#define MS(x) ((uint64_t)(x) * 1000000ull)
+#define SEC(x) ((uint64_t)(x) * FX_SEC)
+
+/* What the child's threads do, in memory shared with it.  Between
+ * tasks they block in read(2) on a pipe: nothing of the child runs. */
+struct ctl {
+	volatile int spin;            /* the spinner spins while set (started by a byte on go[]) */
+	volatile int duty;            /* the duty threads wake every 10 ms for ~60 us while set */
+	volatile int ready;
+	volatile int spinning;        /* the spinner's own word that it spins */
+	int go[2], never[2], more[2];
+};
+
+static struct {
+	struct proctab *pt;
+	int procfd;
+	pid_t child;
+	struct ctl *ctl;
+} L = { NULL, -1, 0, NULL };
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (L.child > 0) {
+		kill(L.child, SIGKILL);
+		waitpid(L.child, NULL, 0);
+	}
+	L.child = 0;
+	proctab_close(L.pt);
+	L.pt = NULL;
+	if (L.procfd >= 0)
+		close(L.procfd);
+	L.procfd = -1;
+	if (L.ctl) {
+		close(L.ctl->go[1]);
+		close(L.ctl->never[1]);
+		close(L.ctl->more[1]);
+		munmap(L.ctl, sizeof *L.ctl);
+	}
+	L.ctl = NULL;
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * FX_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void burn_us(long us)
+{
+	uint64_t end = mono_now() + (uint64_t)us * 1000u;
+	while (mono_now() < end)
+		;
+}
+
+static void *spin_main(void *arg)
+{
+	(void)arg;
+	char c;
+	while (read(L.ctl->go[0], &c, 1) == 1) {
+		L.ctl->spinning = 1;
+		while (L.ctl->spin)
+			;
+		L.ctl->spinning = 0;
+	}
+	return NULL;
+}
+
+/* Near quiet_thread_pct each (~0.6 % of a core, more with the wake-ups),
+ * never all asleep for a tick; once duty is cleared, blocked for good. */
+static void *duty_main(void *arg)
+{
+	(void)arg;
+	char c;
+	while (L.ctl->duty) {
+		burn_us(60);
+		sleep_ms(10);
+	}
+	if (read(L.ctl->never[0], &c, 1) < 0)
+		_exit(1);
+	return NULL;
+}
+
+static void *sleeper_main(void *arg)
+{
+	(void)arg;
+	char c;
+	if (read(L.ctl->never[0], &c, 1) < 0)
+		_exit(1);
+	return NULL;
+}
+
+static void spin_start(void)
+{
+	L.ctl->spin = 1;
+	assert_int_equal(write(L.ctl->go[1], "g", 1), 1);
+	while (!L.ctl->spinning)
+		sleep_ms(1);
+}
+
+/* Stopped, and back in read(2): from here nothing of the child runs. */
+static void spin_stop(void)
+{
+	L.ctl->spin = 0;
+	while (L.ctl->spinning)
+		sleep_ms(1);
+	sleep_ms(5);
+}
+
+/* A child with one spinner thread (blocked until spin_start), three duty
+ * threads (working from the start when duty, blocked once it is cleared)
+ * and `sleepers` threads blocked for good; its main thread starts five
+ * more sleepers for each byte on more[]. */
+static pid_t spawn(int duty, int sleepers)
+{
+	void *m = mmap(NULL, sizeof *L.ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	L.ctl = m;
+	L.ctl->duty = duty;
+	assert_int_equal(pipe(L.ctl->go), 0);
+	assert_int_equal(pipe(L.ctl->never), 0);
+	assert_int_equal(pipe(L.ctl->more), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, spin_main, NULL))
+			_exit(1);
+		for (int i = 0; i < 3; i++)
+			if (pthread_create(&t, NULL, duty_main, NULL))
+				_exit(1);
+		for (int i = 0; i < sleepers; i++)
+			if (pthread_create(&t, NULL, sleeper_main, NULL))
+				_exit(1);
+		L.ctl->ready = 1;
+		char c;
+		while (read(L.ctl->more[0], &c, 1) == 1) {
+			for (int i = 0; i < 5; i++)
+				if (pthread_create(&t, NULL, sleeper_main, NULL))
+					_exit(1);
+			L.ctl->ready++;
+		}
+		_exit(0);
+	}
+	while (!L.ctl->ready)
+		sleep_ms(1);
+	sleep_ms(20);   /* the threads settle into their sleeps */
+	close(L.ctl->go[0]);
+	close(L.ctl->never[0]);
+	close(L.ctl->more[0]);
+	return pid;
+}
+
+static struct proctab *open_live(void)
+{
+	struct collect_env env;
+	env.procfd = L.procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	env.sysfd = -1;
+	env.clk_tck = sysconf(_SC_CLK_TCK);
+	assert_true(env.procfd >= 0);
+	assert_int_equal(proctab_open(&env, &L.pt), 0);
+	assert_true(L.pt->cpuclock);   /* our own /proc */
+	return L.pt;
+}
+
+static struct pt_proc *entry(struct proctab *pt, pid_t pid)
+{
+	for (unsigned i = 0; i < pt->n; i++)
+		if (pt->tab[i]->info.pid == pid)
+			return pt->tab[i];
+	fail_msg("pid %d not in the table", (int)pid);
+	return NULL;
+}
+
+/* Scans: an idle child is not read, and reads as idle; one that ran is
+ * read; an idle one is read anyway once PT_IDLE_NS (+ spread) passed. */
+static void test_scan_gate(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(0, 0);
+	uint64_t t0 = mono_now();
+	/* two readings: the second has rates, so the gate may act */
+	assert_true(proctab_scan(pt, t0) > 0);
+	assert_true(proctab_scan(pt, t0 + SEC(1)) > 0);
+	struct pt_proc *p = entry(pt, child);
+	assert_true(p->info.have & PROC_HAVE_RATES);
+	assert_true(p->flags & PT_CLK);
+	assert_int_equal(p->r_mono, t0 + SEC(1));
+
+	/* asleep since (and for a while): not read */
+	sleep_ms(100);
+	unsigned n = (unsigned)proctab_scan(pt, t0 + SEC(2));
+	p = entry(pt, child);
+	assert_int_equal(p->r_mono, t0 + SEC(1));
+	assert_true(proctab_scan_read(pt) < n);
+	assert_true(p->info.have & PROC_HAVE_RATES);
+	assert_true(p->info.cpu_pct == 0 && p->info.majflt_ps == 0);
+	assert_int_equal(p->w_mono, t0 + SEC(2));   /* the baseline moved */
+
+	/* it runs: read, with its CPU */
+	spin_start();
+	sleep_ms(60);
+	spin_stop();
+	proctab_scan(pt, t0 + SEC(3));
+	p = entry(pt, child);
+	assert_int_equal(p->r_mono, t0 + SEC(3));
+	assert_true(p->info.cpu_pct > 0);
+	print_message("      after 60 ms of spinning: %.1f %% over the 1 s interval\n",
+		      p->info.cpu_pct);
+
+	/* idle, but past the forced-read age: read */
+	uint64_t late = t0 + SEC(3) + PT_IDLE_NS + PT_IDLE_SPREAD * SEC(1);
+	proctab_scan(pt, late);
+	p = entry(pt, child);
+	assert_int_equal(p->r_mono, late);
+	assert_true(p->info.cpu_pct == 0);
+	teardown(NULL);
+}
+
+struct tcap {
+	unsigned n;
+	struct thread_info t[64];
+};
+
+static void tcap_cb(void *arg, const struct thread_info *ti)
+{
+	struct tcap *c = arg;
+	if (c->n < 64)
+		c->t[c->n++] = *ti;
+}
+
+/* Samples: a process whose threads are all quiet (each ~0.6 % of a core)
+ * shows its CPU at every tick, from its clock; a thread that stopped
+ * spinning is reported once at zero, then nothing while nothing runs. */
+static void test_sample_clock(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(1, 0);
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	assert_true(proctab_scan(pt, mono_now()) > 0);
+	for (int i = 0; i < 3; i++) {   /* baselines; the duty threads turn quiet */
+		assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+		sleep_ms(100);
+	}
+	unsigned ticks = 20, shown = 0;
+	double sum = 0;
+	for (unsigned i = 0; i < ticks; i++) {
+		c.n = 0;
+		assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+		assert_true(pi->have & PROC_HAVE_RATES);
+		shown += pi->cpu_pct > 0.2;
+		sum += pi->cpu_pct;
+		sleep_ms(100);
+	}
+	print_message("      3 quiet threads: CPU shown at %u of %u ticks, mean %.2f %%\n", shown,
+		      ticks, sum / ticks);
+	/* before the clock: 0 at most ticks, then the sum at the 5 s sweep */
+	assert_true(shown >= ticks - 2);
+	assert_true(sum / ticks > 0.5 && sum / ticks < 20);
+
+	/* the spinner: busy, then stopped */
+	L.ctl->duty = 0;
+	spin_start();
+	sleep_ms(150);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	sleep_ms(100);
+	spin_stop();
+	sleep_ms(100);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	assert_true(pi->cpu_pct > 10);   /* it spun for half of that tick */
+	sleep_ms(100);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	assert_true(pi->cpu_pct == 0);
+	assert_true(pi->have & PROC_HAVE_RATES);
+	unsigned spinner = 0;
+	for (unsigned i = 0; i < c.n; i++) {
+		assert_true(c.t[i].cpu_pct == 0);
+		spinner += c.t[i].tid != child;
+	}
+	assert_true(spinner >= 1);          /* the spinner, at zero */
+	sleep_ms(100);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	assert_int_equal(c.n, 0);           /* nothing ran, nothing new */
+	assert_true(pi->cpu_pct == 0);
+	teardown(NULL);
+}
+
+/* More threads than PT_WS_THREADS: between full passes the thread count
+ * comes from task/'s link count, not /proc/PID/stat, and new threads are
+ * found at the next tick all the same; the process's CPU is its clock's. */
+static void test_many_threads(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(0, 30);   /* 1 + 1 + 3 + 30 threads */
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	assert_true(proctab_scan(pt, mono_now()) > 0);
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	assert_int_equal(pi->threads, 35);
+	assert_true(PT_WS_THREADS < 35);
+	spin_start();
+	sleep_ms(100);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	/* five more, between two ticks 100 ms apart: no full pass between */
+	int before = L.ctl->ready;
+	assert_int_equal(write(L.ctl->more[1], "m", 1), 1);
+	while (L.ctl->ready == before)
+		sleep_ms(1);
+	sleep_ms(100);
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	assert_int_equal(pi->threads, 40);
+	unsigned fresh = 0;
+	for (unsigned i = 0; i < c.n; i++)
+		fresh += !(c.t[i].have & THREAD_HAVE_RATES);   /* first sight: no rates yet */
+	assert_int_equal(fresh, 5);
+	if (pi->cpu_pct < 50)   /* the spinner, nearly a core, unless starved */
+		print_message("      spinner's process at %.1f %% (a busy machine?)\n", pi->cpu_pct);
+	assert_true(pi->cpu_pct > 5);
+	spin_stop();
+	teardown(NULL);
+}
+
+/* A fixture tree is not this machine's /proc: no gate. */
+static void test_fixture_no_gate(void **state)
+{
+	(void)state;
+	struct fx_root r;
+	fx_root_open(&r, "procs/basic");
+	struct proctab *pt = NULL;
+	assert_int_equal(proctab_open(&r.env, &pt), 0);
+	assert_false(pt->cpuclock);
+	proctab_close(pt);
+	fx_root_close(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_scan_gate, teardown),
+		cmocka_unit_test_teardown(test_sample_clock, teardown),
+		cmocka_unit_test_teardown(test_many_threads, teardown),
+		cmocka_unit_test(test_fixture_no_gate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
