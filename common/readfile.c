@@ -1,4 +1,5 @@
-/* Reading /proc and /sys with kept fds, and scanning what was read. */
+/* Reading /proc and /sys with kept fds, and scanning what was read.
+ * Which read suits which kernel file: see readfile.h. */
 #include "readfile.h"
 
 #include <errno.h>
@@ -44,6 +45,15 @@ static ssize_t readfile_until(int fd, char *buf, size_t cap, int *full)
 	return (ssize_t)len;
 }
 
+/* One pread from 0, for a single_open seq_file (or a regular file): a
+ * short read is the whole file.  *full as for readfile_until. */
+static ssize_t readfile_once(int fd, char *buf, size_t cap, int *full)
+{
+	ssize_t n = readfile_chunk(fd, buf, cap - 1, 0);
+	*full = n >= 0 && (size_t)n == cap - 1;
+	return n;
+}
+
 /* A full buffer may hold the whole file exactly: one byte more tells. */
 static int readfile_at_eof(int fd, size_t len)
 {
@@ -52,12 +62,16 @@ static int readfile_at_eof(int fd, size_t len)
 	return r < 0 ? (int)r : r == 0;
 }
 
-ssize_t readfile_pread(int fd, char *buf, size_t cap)
+/* readfile_pread and readfile_pread_single.  A buffer that filled may
+ * have left some behind (a single_open seq_file keeps the rest for a read
+ * at that offset): one byte more tells. */
+static ssize_t readfile_pread_as(int fd, char *buf, size_t cap, int single)
 {
 	int full;
 	if (cap < 2)
 		return -EINVAL;
-	ssize_t n = readfile_until(fd, buf, cap, &full);
+	ssize_t n = single ? readfile_once(fd, buf, cap, &full)
+			   : readfile_until(fd, buf, cap, &full);
 	if (n < 0)
 		return n;
 	if (full) {
@@ -67,6 +81,16 @@ ssize_t readfile_pread(int fd, char *buf, size_t cap)
 	}
 	buf[n] = '\0';
 	return n;
+}
+
+ssize_t readfile_pread(int fd, char *buf, size_t cap)
+{
+	return readfile_pread_as(fd, buf, cap, 0);
+}
+
+ssize_t readfile_pread_single(int fd, char *buf, size_t cap)
+{
+	return readfile_pread_as(fd, buf, cap, 1);
 }
 
 ssize_t readfile_at(int dirfd, const char *path, char *buf, size_t cap)
@@ -115,11 +139,13 @@ static int readfile_buf_grow(struct readfile_buf *b)
 	return 0;
 }
 
-ssize_t readfile_buf_fill(struct readfile_buf *b, int fd)
+/* readfile_buf_fill and readfile_buf_fill_single. */
+static ssize_t readfile_buf_fill_as(struct readfile_buf *b, int fd, int single)
 {
 	int full;
 	for (;;) {
-		ssize_t n = readfile_until(fd, b->p, b->cap, &full);
+		ssize_t n = single ? readfile_once(fd, b->p, b->cap, &full)
+				   : readfile_until(fd, b->p, b->cap, &full);
 		if (n < 0)
 			return n;
 		if (!full) {
@@ -135,6 +161,16 @@ ssize_t readfile_buf_fill(struct readfile_buf *b, int fd)
 		if (err)
 			return err;
 	}
+}
+
+ssize_t readfile_buf_fill(struct readfile_buf *b, int fd)
+{
+	return readfile_buf_fill_as(b, fd, 0);
+}
+
+ssize_t readfile_buf_fill_single(struct readfile_buf *b, int fd)
+{
+	return readfile_buf_fill_as(b, fd, 1);
 }
 
 const char *scan_eol(const char *p, const char *end)
@@ -213,6 +249,12 @@ static const struct kv_key *kv_lookup(const struct kv_key *keys, unsigned nkeys,
 void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned nkeys,
 	      uint64_t *vals, uint64_t *found)
 {
+	kv_parse_upto(buf, len, keys, nkeys, vals, found);
+}
+
+size_t kv_parse_upto(const char *buf, size_t len, const struct kv_key *keys, unsigned nkeys,
+		     uint64_t *vals, uint64_t *found)
+{
 	/* A first-byte filter: most lines of vmstat (nr_*) are rejected
 	 * without touching the table.  Built per call: nkeys steps. */
 	uint64_t first[4] = { 0 };
@@ -223,7 +265,7 @@ void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned n
 		want |= (uint64_t)1 << keys[i].slot;
 	}
 	uint64_t got = 0;
-	const char *p = buf, *end = buf + len;
+	const char *p = buf, *end = buf + len, *upto = buf;
 	while (p < end && (got & want) != want) {
 		unsigned char c = (unsigned char)*p;
 		if (!((first[c >> 6] >> (c & 63)) & 1)) {
@@ -238,11 +280,13 @@ void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned n
 			if (scan_next_u64(q, end, &v)) {
 				vals[k->slot] = v;
 				got |= (uint64_t)1 << k->slot;
+				upto = scan_eol(ke, end);
 			}
 		}
 		p = scan_eol(ke, end);
 	}
 	*found = got;
+	return (size_t)(upto - buf);
 }
 
 int kept_open(struct kept_file *k, int dirfd, const char *path, size_t cap, size_t max)
@@ -262,6 +306,37 @@ int kept_open(struct kept_file *k, int dirfd, const char *path, size_t cap, size
 ssize_t kept_read(struct kept_file *k)
 {
 	return readfile_buf_fill(&k->buf, k->fd);
+}
+
+ssize_t kept_read_single(struct kept_file *k)
+{
+	return readfile_buf_fill_single(&k->buf, k->fd);
+}
+
+ssize_t kept_read_head(struct kept_file *k, size_t want)
+{
+	struct readfile_buf *b = &k->buf;
+	if (want == 0)
+		return kept_read(k);
+	while (b->cap - 1 < want) {
+		int err = readfile_buf_grow(b);
+		if (err)
+			return err;
+	}
+	int full;
+	ssize_t n = readfile_until(k->fd, b->p, want + 1, &full);
+	if (n < 0)
+		return n;
+	size_t len = (size_t)n;
+	if (full) {
+		/* Stopped by want, not by EOF: the last line may be cut
+		 * ("pgfault 12" of "pgfault 1234"), so it is dropped. */
+		const char *nl = memrchr(b->p, '\n', len);
+		len = nl ? (size_t)(nl - b->p) + 1 : 0;
+	}
+	b->p[len] = '\0';
+	b->len = len;
+	return (ssize_t)len;
 }
 
 void kept_close(struct kept_file *k)

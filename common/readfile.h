@@ -11,6 +11,17 @@
  *               never stop at the first read.  pread at offset 0 makes the
  *               kernel regenerate the content; a plain read() after EOF
  *               would return 0 forever.
+ *               Two cheaper reads where the kernel allows them:
+ *               *_single for single_open seq_files (/proc/stat, meminfo,
+ *               loadavg, pressure/{cpu,memory,io}), which the kernel
+ *               formats whole on a read from 0 and hands back entire when
+ *               the buffer is larger: one short pread is the whole file,
+ *               and the pread to meet EOF is saved.  kept_read_head: the
+ *               first bytes of a file in whole lines, for a caller that
+ *               wants only keys near its top (vmstat).  Iterator seq_files
+ *               (vmstat read whole, diskstats, net/dev) return at most
+ *               about a page per read whatever the buffer: a short read
+ *               there is not the end.
  *   scan_*      bounded scanners over [p, end): no sscanf on whole lines,
  *               no locale, no allocation.  Each returns the position after
  *               what it consumed, or NULL when nothing matched.
@@ -36,6 +47,10 @@ int readfile_open(int dirfd, const char *path);
  * or -EFBIG when it does not fit, or -errno from pread. */
 ssize_t readfile_pread(int fd, char *buf, size_t cap);
 
+/* The same for a single_open seq_file (or a regular file): one pread,
+ * and a second only when the first filled buf (is there more?). */
+ssize_t readfile_pread_single(int fd, char *buf, size_t cap);
+
 /* One-shot open + readfile_pread + close, for files read once (sysfs
  * names and labels at discovery time). */
 ssize_t readfile_at(int dirfd, const char *path, char *buf, size_t cap);
@@ -58,6 +73,11 @@ void readfile_buf_free(struct readfile_buf *b);
  * length, or -EFBIG past max, -ENOMEM, or -errno from pread. */
 ssize_t readfile_buf_fill(struct readfile_buf *b, int fd);
 
+/* readfile_buf_fill for a single_open seq_file (or a regular file): a
+ * short read is the whole file, so it stops there; a read that fills b
+ * grows it and reads again from 0. */
+ssize_t readfile_buf_fill_single(struct readfile_buf *b, int fd);
+
 /* A source file kept open for the daemon's life and re-read each tick with
  * pread from 0: the fd and its buffer, which every collector of one
  * /proc file needs. */
@@ -71,6 +91,15 @@ struct kept_file {
 int kept_open(struct kept_file *k, int dirfd, const char *path, size_t cap, size_t max);
 /* The whole file, fresh: bytes in k->buf.p, or -errno. */
 ssize_t kept_read(struct kept_file *k);
+/* kept_read for a single_open seq_file: readfile_buf_fill_single. */
+ssize_t kept_read_single(struct kept_file *k);
+/* The first want bytes of the file or more (a seq_file read from 0
+ * formats only what is asked for), cut back to the last whole line: a
+ * line cut by the limit, its number perhaps too, is left out.  All of
+ * the file when it is shorter; want 0 is kept_read.  The length kept in
+ * k->buf.p (NUL after it), or -errno; -EFBIG when want does not fit
+ * under the buffer's max. */
+ssize_t kept_read_head(struct kept_file *k, size_t want);
 void kept_close(struct kept_file *k);
 
 /* ---- scanning --------------------------------------------------------- */
@@ -133,5 +162,9 @@ struct kv_key {
  * stops early once every key of the table has been found. */
 void kv_parse(const char *buf, size_t len, const struct kv_key *keys, unsigned nkeys,
 	      uint64_t *vals, uint64_t *found);
+/* kv_parse that also says how much of buf the stored keys need: the
+ * offset just past the line of the last key stored (0 when none was). */
+size_t kv_parse_upto(const char *buf, size_t len, const struct kv_key *keys, unsigned nkeys,
+		     uint64_t *vals, uint64_t *found);
 
 #endif

@@ -1,6 +1,10 @@
 /* proc_meminfo, proc_vmstat and proc_pressure: the memory and pressure
- * fields of the system record. */
+ * fields of the system record; vmstat's head-only reads. */
 #include "test-collect.h"
+
+#include <time.h>
+
+#include "readfile.h"
 
 static struct fx_cap cap;
 
@@ -124,6 +128,235 @@ static void test_vmstat_reset(void **state)
 	fx_root_close(&root);
 }
 
+/* ---- vmstat: reading only the head ----------------------------------- */
+
+static const struct collector *const VM = &proc_vmstat_collector;
+
+/* A fixture file of the vmstat-head case, whole, in a static buffer. */
+static const char *vm_fixture(const char *rel)
+{
+	static char buf[8192];
+	char p[PATH_MAX + 64];
+	fx_fmt(p, sizeof p, "%s/vmstat-head/%s", fx_base(), rel);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	assert_true(n > 0 && n < sizeof buf - 1);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Offset just past the line "key value" in text. */
+static size_t vm_line_end(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		assert_non_null(nl);
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return (size_t)(nl - text) + 1;
+		p = nl + 1;
+	}
+	fail_msg("no %s line", key);
+	return 0;
+}
+
+/* What the collector should read after a whole read whose last wanted
+ * line ended at upto: upto plus an eighth, at least 256 bytes. */
+static size_t vm_head_for(size_t upto)
+{
+	return upto + (upto / 8 > 256 ? upto / 8 : 256);
+}
+
+/* Rewrite proc/vmstat with text followed by 2 MiB of other lines: more
+ * than the collector's buffer may grow to, so a whole read fails with
+ * EFBIG and only a head read can succeed. */
+static void vm_write_with_tail(struct fx_root *r, const char *text)
+{
+	static const char line[] = "nr_tail_filler 1\n";
+	size_t tl = strlen(text), n = (2u << 20) / (sizeof line - 1);
+	char *big = malloc(tl + n * (sizeof line - 1) + 1);
+	assert_non_null(big);
+	memcpy(big, text, tl);
+	for (size_t i = 0; i < n; i++)
+		memcpy(big + tl + i * (sizeof line - 1), line, sizeof line - 1);
+	big[tl + n * (sizeof line - 1)] = '\0';
+	fx_write(r, "proc/vmstat", big);
+	free(big);
+}
+
+/* Replace the value of "key old" in text by new (same length). */
+static void vm_set(char *text, const char *key, const char *old, const char *new_value)
+{
+	char pat[64];
+	fx_fmt(pat, sizeof pat, "\n%s %s\n", key, old);
+	char *at = strstr(text, pat);
+	assert_non_null(at);
+	assert_int_equal(strlen(old), strlen(new_value));
+	memcpy(at + 1 + strlen(key) + 1, new_value, strlen(new_value));
+}
+
+/* A whole read teaches the head (on a 6.x layout, about half the file);
+ * the next tick reads only that: a tail too big to read whole does not
+ * matter, and the four rates are right. */
+static void test_vmstat_reads_head_only(void **state)
+{
+	(void)state;
+	struct fx_root root;
+	fx_root_tmp(&root, "vmstat-head/t0");
+	void *st = fx_open(VM, &root);
+	assert_int_equal(proc_vmstat_head(st), 0);   /* nothing learnt yet */
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), 0);
+	char text[8192];
+	fx_fmt(text, sizeof text, "%s", vm_fixture("t0/proc/vmstat"));
+	size_t upto = vm_line_end(text, "pgmajfault");   /* the last of the four */
+	assert_true(vm_line_end(text, "pswpout") < upto && vm_line_end(text, "pgfault") < upto);
+	size_t head = proc_vmstat_head(st);
+	assert_int_equal(head, vm_head_for(upto));
+	assert_true(head < strlen(text));
+	/* 1 s later: +3000 faults, +20 major, +10 in, +0 out. */
+	vm_set(text, "pgfault", "1000000", "1003000");
+	vm_set(text, "pgmajfault", "1000", "1020");
+	vm_set(text, "pswpin", "100", "110");
+	vm_write_with_tail(&root, text);
+	assert_int_equal(fx_sample(VM, st, &cap, 2 * FX_SEC), 0);
+	assert_field(&cap.sys, RM_SYS_PGFAULT_PS, 3000);
+	assert_field(&cap.sys, RM_SYS_PGMAJFAULT_PS, 20);
+	assert_field(&cap.sys, RM_SYS_PSWPIN_PS, 10);
+	assert_field(&cap.sys, RM_SYS_PSWPOUT_PS, 0);
+	assert_int_equal(proc_vmstat_head(st), head);
+	VM->close(st);
+	/* The same file read whole, by a collector with nothing learnt:
+	 * it does not fit, which is what made the tick above a head read. */
+	st = fx_open(VM, &root);
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), -EFBIG);
+	VM->close(st);
+	fx_root_close(&root);
+}
+
+/* The four lines move to the end of the file: the head lacks them, the
+ * same tick reads the whole file (no field lost) and learns the new head. */
+static void test_vmstat_keys_moved_to_end(void **state)
+{
+	(void)state;
+	struct fx_root root;
+	fx_root_tmp(&root, "vmstat-head/t0");
+	void *st = fx_open(VM, &root);
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), 0);
+	size_t head0 = proc_vmstat_head(st);
+	fx_overlay(&root, "vmstat-head/t1");
+	const char *t1 = vm_fixture("t1/proc/vmstat");
+	assert_true(vm_line_end(t1, "pgfault") > head0);   /* out of the head */
+	assert_int_equal(fx_sample(VM, st, &cap, 2 * FX_SEC), 0);
+	assert_field(&cap.sys, RM_SYS_PGFAULT_PS, 2000);
+	assert_field(&cap.sys, RM_SYS_PGMAJFAULT_PS, 10);
+	assert_field(&cap.sys, RM_SYS_PSWPIN_PS, 5);
+	assert_field(&cap.sys, RM_SYS_PSWPOUT_PS, 0);
+	assert_int_equal(proc_vmstat_head(st), vm_head_for(vm_line_end(t1, "pswpout")));
+	/* The new head holds them: the next tick reads it and has all four. */
+	assert_int_equal(fx_sample(VM, st, &cap, 3 * FX_SEC), 0);
+	assert_field(&cap.sys, RM_SYS_PGFAULT_PS, 0);
+	assert_field(&cap.sys, RM_SYS_PSWPIN_PS, 0);
+	VM->close(st);
+	fx_root_close(&root);
+}
+
+/* The head's limit falls inside the last wanted line, cutting its number
+ * ("pgfault 10" of "pgfault 1000500"): that line is not taken as a
+ * value (a rate from 10 would be a reset, an absent field); the whole
+ * file is read and the rate is right. */
+static void test_vmstat_cut_line_reads_whole(void **state)
+{
+	(void)state;
+	struct fx_root root;
+	fx_root_tmp(&root, "wrap/t0");
+	static const char t0[] = "pgmajfault 10\npswpin 1\npswpout 2\npgfault 1000\nnr_after 5\n";
+	fx_write(&root, "proc/vmstat", t0);
+	void *st = fx_open(VM, &root);
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), 0);
+	size_t head = proc_vmstat_head(st);
+	assert_int_equal(head, vm_head_for(vm_line_end(t0, "pgfault")));
+	static const char keys[] = "pgmajfault 20\npswpin 1\npswpout 2\n";
+	char t1[1024];
+	size_t pad = head - 10 - (sizeof keys - 1);   /* pgfault starts 10 before the limit */
+	assert_true(pad >= 2 && pad + 64 < sizeof t1);
+	memcpy(t1, keys, sizeof keys - 1);
+	memset(t1 + sizeof keys - 1, 'z', pad - 1);
+	t1[sizeof keys - 1 + pad - 1] = '\n';
+	fx_fmt(t1 + sizeof keys - 1 + pad, sizeof t1 - (sizeof keys - 1 + pad), "%s",
+	       "pgfault 1000500\nnr_after 5\n");
+	assert_int_equal(vm_line_end(t1, "pgfault") - 16, head - 10);
+	fx_write(&root, "proc/vmstat", t1);
+	assert_int_equal(fx_sample(VM, st, &cap, 2 * FX_SEC), 0);
+	assert_field(&cap.sys, RM_SYS_PGFAULT_PS, 999500);
+	assert_field(&cap.sys, RM_SYS_PGMAJFAULT_PS, 10);
+	assert_field(&cap.sys, RM_SYS_PSWPOUT_PS, 0);
+	assert_int_equal(proc_vmstat_head(st), vm_head_for(vm_line_end(t1, "pgfault")));
+	VM->close(st);
+	fx_root_close(&root);
+}
+
+/* A name this kernel does not have stays absent, and does not send
+ * every tick back to the whole file. */
+static void test_vmstat_absent_key_keeps_head(void **state)
+{
+	(void)state;
+	struct fx_root root;
+	fx_root_tmp(&root, "wrap/t0");
+	fx_write(&root, "proc/vmstat", "pgfault 1000\npgmajfault 10\npswpout 2\nnr_after 5\n");
+	void *st = fx_open(VM, &root);
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), 0);
+	assert_true(proc_vmstat_head(st) > 0);
+	vm_write_with_tail(&root, "pgfault 1100\npgmajfault 10\npswpout 2\nnr_after 5\n");
+	assert_int_equal(fx_sample(VM, st, &cap, 2 * FX_SEC), 0);
+	assert_field(&cap.sys, RM_SYS_PGFAULT_PS, 100);
+	assert_field(&cap.sys, RM_SYS_PGMAJFAULT_PS, 0);
+	assert_no_field(&cap.sys, RM_SYS_PSWPIN_PS);
+	VM->close(st);
+	fx_root_close(&root);
+}
+
+/* This machine's /proc/vmstat: the learnt head holds every wanted name
+ * the whole file has, and ticks read through it give rates. */
+static void test_vmstat_live(void **state)
+{
+	(void)state;
+	struct collect_env env = { .procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC),
+				   .sysfd = -1, .clk_tck = 100 };
+	assert_true(env.procfd >= 0);
+	void *st = NULL;
+	if (VM->open(&env, &st) == -ENOENT) {
+		close(env.procfd);
+		skip();
+	}
+	assert_non_null(st);
+	assert_int_equal(fx_sample(VM, st, &cap, FX_SEC), 0);
+	size_t head = proc_vmstat_head(st);
+	assert_true(head > 0);   /* every kernel has pgfault */
+	struct kept_file k;
+	struct vmstat whole, part;
+	assert_int_equal(kept_open(&k, env.procfd, "vmstat", 4096, 1u << 20), 0);
+	ssize_t n = kept_read(&k);
+	assert_true(n > 0);
+	proc_vmstat_parse(k.buf.p, (size_t)n, &whole);
+	n = kept_read_head(&k, head);
+	assert_true(n > 0 && (size_t)n <= head && k.buf.p[n - 1] == '\n');
+	proc_vmstat_parse(k.buf.p, (size_t)n, &part);
+	assert_true(part.found == whole.found);
+	kept_close(&k);
+	for (int i = 2; i <= 3; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		assert_int_equal(fx_sample(VM, st, &cap, (uint64_t)i * FX_SEC), 0);
+		assert_true(rec_has(&cap.sys, RM_SYS_PGFAULT_PS) &&
+			    rec_has(&cap.sys, RM_SYS_PGMAJFAULT_PS));
+		assert_int_equal(proc_vmstat_head(st), head);
+	}
+	VM->close(st);
+	close(env.procfd);
+}
+
 /* ---- pressure --------------------------------------------------------- */
 
 static const struct collector *const PSI = &proc_pressure_collector;
@@ -242,6 +475,11 @@ int main(void)
 		cmocka_unit_test(test_meminfo_fallbacks),
 		cmocka_unit_test(test_vmstat_rates),
 		cmocka_unit_test(test_vmstat_reset),
+		cmocka_unit_test(test_vmstat_reads_head_only),
+		cmocka_unit_test(test_vmstat_keys_moved_to_end),
+		cmocka_unit_test(test_vmstat_cut_line_reads_whole),
+		cmocka_unit_test(test_vmstat_absent_key_keeps_head),
+		cmocka_unit_test(test_vmstat_live),
 		cmocka_unit_test(test_psi_parse),
 		cmocka_unit_test(test_psi_normal),
 		cmocka_unit_test(test_psi_cpu_some_only),

@@ -201,6 +201,9 @@ struct vmstat {
 void proc_vmstat_parse(const char *buf, size_t len, struct vmstat *vm);
 void proc_vmstat_rate(const struct vmstat *prev, const struct vmstat *cur, double dt_s,
 		      struct rm_rec *sys);
+/* Bytes the collector's next tick reads of the file (the head that held
+ * the wanted keys last time, plus a margin); 0: all of it. */
+size_t proc_vmstat_head(const void *state);
 
 /* ---- /proc/pressure/{cpu,memory,io} ---------------------------------- */
 

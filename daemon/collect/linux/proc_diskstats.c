@@ -11,6 +11,9 @@
  *
  * Sectors are always 512 bytes here, whatever the device's block size.
  * The ms fields are 32-bit in the kernel and wrap; see ctr_delta32.
+ *
+ * An iterator seq_file (a record per device, at most a page per read):
+ * a short read is not the end, so it is read until pread returns 0.
  */
 #include "linux.h"
 

@@ -1,4 +1,5 @@
-/* /proc/loadavg: the 1, 5 and 15 minute load averages (gauges). */
+/* /proc/loadavg: the 1, 5 and 15 minute load averages (gauges).  A
+ * single_open seq_file: one pread returns all of it. */
 #include "linux.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ static int loadavg_sample(void *state, struct collect_tick *t)
 	struct proc_loadavg *st = state;
 	char buf[256];
 	struct loadavg la;
-	ssize_t n = readfile_pread(st->fd, buf, sizeof buf);
+	ssize_t n = readfile_pread_single(st->fd, buf, sizeof buf);
 	if (n < 0)
 		return (int)n;
 	if (proc_loadavg_parse(buf, (size_t)n, &la))

@@ -10,6 +10,9 @@
  * before 3.14) or larger than MemTotal (lxcfs-style distortions), MemFree
  * stands in for it, in mem_avail_bytes too, as free's "available" column
  * does.  Any other missing key leaves its field absent.
+ *
+ * A single_open seq_file: one short pread is the whole file
+ * (kept_read_single, no pread for EOF).
  */
 #include "linux.h"
 
@@ -128,7 +131,7 @@ static int meminfo_sample(void *state, struct collect_tick *t)
 {
 	struct proc_meminfo *st = state;
 	struct meminfo m;
-	ssize_t n = kept_read(&st->file);
+	ssize_t n = kept_read_single(&st->file);
 	if (n < 0)
 		return (int)n;
 	proc_meminfo_parse(st->file.buf.p, (size_t)n, &m);

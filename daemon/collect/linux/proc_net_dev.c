@@ -9,6 +9,9 @@
  * decrease is a reset (an interface re-created under the same name), so
  * that tick has no reading.  This file is per network namespace: a daemon
  * in a container sees its own interfaces.
+ *
+ * An iterator seq_file (a record per interface, at most a page per read):
+ * a short read is not the end, so it is read until pread returns 0.
  */
 #include "linux.h"
 

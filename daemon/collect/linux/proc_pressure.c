@@ -8,6 +8,10 @@
  * The cpu file of older kernels has no "full" line: those fields are then
  * absent.  Without CONFIG_PSI (or with psi=0) the directory is missing or
  * reads fail with EOPNOTSUPP: the capability is off.
+ *
+ * The files are single_open seq_files of about 100 bytes: one pread into
+ * a 512-byte buffer returns all of one (readfile_pread_single; no second
+ * pread for EOF).
  */
 #include "linux.h"
 
@@ -146,7 +150,7 @@ static int pressure_open_one(int procfd, enum psi_res r)
 	int fd = readfile_open(procfd, psi_path[r]);
 	if (fd < 0)
 		return fd;
-	ssize_t n = readfile_pread(fd, buf, sizeof buf);
+	ssize_t n = readfile_pread_single(fd, buf, sizeof buf);
 	if (n < 0) {
 		close(fd);
 		return n == -EOPNOTSUPP ? -ENOENT : (int)n;
@@ -186,7 +190,7 @@ static int pressure_sample(void *state, struct collect_tick *t)
 		cur[r].has = 0;
 		if (st->fd[r] < 0)
 			continue;
-		ssize_t n = readfile_pread(st->fd[r], buf, sizeof buf);
+		ssize_t n = readfile_pread_single(st->fd[r], buf, sizeof buf);
 		if (n < 0) {
 			err = (int)n;
 			continue;

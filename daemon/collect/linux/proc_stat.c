@@ -11,6 +11,10 @@
  *
  * Frequency and temperature come from the cpuboard (see linux.h), which
  * sys_cpufreq and sys_thermal fill earlier in the same tick.
+ *
+ * The kernel formats /proc/stat whole (single_open_size) on a read from
+ * 0, so one pread shorter than the buffer is all of it: kept_read_single,
+ * no second pread to meet EOF.
  */
 #include "linux.h"
 
@@ -213,7 +217,7 @@ static int stat_open(const struct collect_env *env, void **state)
 /* Parse, growing the CPU scratch until every cpuN line fits. */
 static int stat_read(struct proc_stat *st)
 {
-	ssize_t n = kept_read(&st->file);
+	ssize_t n = kept_read_single(&st->file);
 	if (n < 0)
 		return (int)n;
 	for (;;) {
