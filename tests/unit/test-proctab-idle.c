@@ -362,6 +362,62 @@ static void test_many_threads(void **state)
 	teardown(NULL);
 }
 
+/* The CPU clock of another process, ns (what proc_pid_idle reads). */
+static double pid_clock_ns(pid_t pid)
+{
+	struct timespec ts;
+	assert_int_equal(clock_gettime((clockid_t)((~(uint32_t)pid << 3) | 2u), &ts), 0);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* A big process reads its clock at full passes only: in between, its
+ * ticks show its busy threads plus its quiet ones at their last rate, and
+ * each full pass reports what the clock counted beyond that, so the ticks
+ * add up to the clock, and most of them show the quiet threads' CPU
+ * rather than one tick a second all of it. */
+static void test_big_process_clock(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(1, 30);   /* 3 quiet threads at work, 35 in all */
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	assert_true(proctab_scan(pt, mono_now()) > 0);
+	for (int i = 0; i < 12; i++) {   /* past a full pass: the clock's window is set */
+		assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+		sleep_ms(100);
+	}
+	struct pt_proc *p = entry(pt, child);
+	assert_true(p->flags & PT_T_CLK);
+	/* from one full pass to another: the window's ends */
+	while (mono_now() - p->tf_mono < PT_TFULL_NS - MS(50))
+		sleep_ms(10);
+	while (mono_now() - p->tf_mono < PT_TFULL_NS)
+		;
+	c.n = 0;
+	assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+	double clk0 = (double)p->t_clk, sum = 0;
+	uint64_t prev = p->t_mono, first_full = p->tf_mono;
+	unsigned ticks = 0, shown = 0;
+	while (ticks < 40 || p->tf_mono == first_full || p->t_mono != p->tf_mono) {
+		sleep_ms(100);
+		uint64_t now = mono_now();
+		assert_int_equal(proctab_sample(pt, child, now, &pi, tcap_cb, &c), 0);
+		sum += pi->cpu_pct / 100.0 * (double)(now - prev);
+		shown += pi->cpu_pct > 0.2;
+		prev = now;
+		ticks++;
+		assert_true(ticks < 80);
+	}
+	double clock_ns = (double)p->t_clk - clk0;   /* read at the last full pass */
+	print_message("      %u ticks: %.2f ms reported, the clock %.2f ms; CPU shown at %u\n", ticks,
+		      sum / 1e6, clock_ns / 1e6, shown);
+	assert_true(fabs(sum - clock_ns) < 0.02 * clock_ns + 1e5);
+	assert_true(shown >= ticks * 8 / 10);
+	assert_true(clock_ns < pid_clock_ns(child));
+	teardown(NULL);
+}
+
 /* A fixture tree is not this machine's /proc: no gate. */
 static void test_fixture_no_gate(void **state)
 {
@@ -381,6 +437,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_scan_gate, teardown),
 		cmocka_unit_test_teardown(test_sample_clock, teardown),
 		cmocka_unit_test_teardown(test_many_threads, teardown),
+		cmocka_unit_test_teardown(test_big_process_clock, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -441,18 +441,30 @@ static double thr_user_share(const struct pt_proc *p, const struct pid_stat *ws)
  * the threads read.  cpu_time_s and faults from /proc/PID/stat (ws), io
  * from /proc/PID/io at full passes (carried in between). */
 static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum *s,
-		    const struct pid_stat *ws, uint64_t mono, int full, const uint64_t *clk)
+		    const struct thr_sum *qs, const struct pid_stat *ws, uint64_t mono, int full,
+		    const uint64_t *clk)
 {
 	struct proc_info *in = &p->info;
 	double dt = tick_dt(p->t_mono, mono);
 	in->have &= ~PROC_HAVE_RATES;
 	if (dt > 0) {
-		double cpu_ns = (double)s->cpu_ns, user_ns = s->user_ns;
+		double all = (double)(s->cpu_ns + qs->cpu_ns), all_user = s->user_ns + qs->user_ns;
+		double cpu_ns = all;
 		if (clk && (p->flags & PT_T_CLK) && *clk >= p->t_clk) {
-			cpu_ns = (double)(*clk - p->t_clk);
-			user_ns = s->cpu_ns ? cpu_ns * s->user_ns / (double)s->cpu_ns
-					    : cpu_ns * thr_user_share(p, ws);
+			/* the clock's movement since it was last read, less what
+			 * the ticks in between reported (a big process's) */
+			double delta = (double)(*clk - p->t_clk), seen = p->c_read_ns + (double)s->cpu_ns;
+			double win = mono > p->c_mono ? (double)(mono - p->c_mono) : 0;
+			cpu_ns = delta > p->c_rep_ns ? delta - p->c_rep_ns : 0;
+			p->c_quiet = win > 0 && delta > seen ? (delta - seen) / win : 0;
+		} else if (!clk && pt->cpuclock && (p->flags & PT_T_CLK)) {
+			/* a big process between full passes: its busy threads,
+			 * and its quiet ones at their rate over the last second */
+			cpu_ns = (double)s->cpu_ns + p->c_quiet * dt * 1e9;
+			p->c_read_ns += (double)s->cpu_ns;
+			p->c_rep_ns += cpu_ns;
 		}
+		double user_ns = all > 0 ? cpu_ns * all_user / all : cpu_ns * thr_user_share(p, ws);
 		in->cpu_pct = cpu_ns / 1e9 * 100.0 / dt;
 		in->user_pct = user_ns / 1e9 * 100.0 / dt;
 		if (in->user_pct > in->cpu_pct)
@@ -464,6 +476,8 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 		proc_pid_stat_rates(pt, p, ws, mono, 0);
 	if (clk)   /* exact; stat's ticks are scaled to it anyway */
 		in->cpu_time_s = (double)*clk / 1e9;
+	else if (pt->cpuclock && (p->flags & PT_T_CLK))
+		in->cpu_time_s = ((double)p->t_clk + p->c_rep_ns) / 1e9;
 	proc_pid_rates_done(p);
 	return full ? proc_pid_read_io(pt, p, mono) : 0;
 }
@@ -484,6 +498,8 @@ static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const stru
 		if (*clk < p->q_clk)
 			return 1;
 		ns = *clk - p->q_clk;
+	} else if (!clk && pt->cpuclock && (p->flags & PT_Q_CLK)) {
+		return 0;   /* a big process between full passes: at the next one */
 	} else {
 		if (!ws || ws->utime + ws->stime < p->q_ticks)
 			return 1;
@@ -533,12 +549,13 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	/* /proc/PID/stat whole, every tick, unless the process has many
 	 * threads: producing it walks them all, twice (SOURCES §2.7), which
 	 * for 2,000 threads with cold caches costs more than the rest of the
-	 * tick.  With the CPU clock for the cpu and the sweep, and task/'s
-	 * link count for the thread count, such a process reads it at full
-	 * passes only: faults, state, ppid and an exec show within 1 s. */
+	 * tick.  Such a process reads it, and its CPU clock (another walk;
+	 * proctab_sample), at full passes only: faults, state, ppid, an exec
+	 * and a quiet thread waking up busy show within 1 s; its thread
+	 * count comes from task/'s link count in between. */
 	struct pid_stat ws_buf, *ws = NULL;
 	uint64_t nthreads;
-	if (!clk || full || p->nthr <= PT_WS_THREADS || p->fd_task < 0) {
+	if (full || p->nthr <= PT_WS_THREADS || p->fd_task < 0 || !pt->cpuclock) {
 		ws = &ws_buf;
 		if (proc_pid_read_stat(pt, p, mono, ws) || ws->starttime != p->info.start_ticks)
 			return -ESRCH;
@@ -562,7 +579,7 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		if (proc_pid_read_mem(pt, p, mono))
 			return -ESRCH;
 	}
-	struct thr_sum sum = { 0 };
+	struct thr_sum sum = { 0 }, qsum = { 0 };   /* busy threads; quiet ones */
 	/* quiet threads: every PT_QSWEEP_NS, at a full pass (half a pass of
 	 * slack, so that the sweeps do not drift to every 6th pass), when
 	 * they did something worth reading */
@@ -576,7 +593,7 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		if (!sweep && t->quiet)
 			continue;
 		int tfull = full && (!t->quiet || mono - t->f_mono >= PT_QFULL_NS);
-		thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, tfull, &sum);
+		thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, tfull, t->quiet ? &qsum : &sum);
 	}
 	if (!sweep) {
 		p->q_act_ns += sum.cpu_ns;
@@ -584,7 +601,7 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 			for (unsigned i = 0; i < p->nthr; i++) {
 				struct pt_thread *t = &p->thr[i];
 				if (!t->read)
-					thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, 0, &sum);
+					thr_read(pt, p, t, t == lead ? ws : NULL, mono, had, 0, &qsum);
 			}
 			sweep = 1;
 		}
@@ -620,12 +637,15 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 		m++;
 	}
 	p->nthr = m;
-	int err = proc_too ? thr_proc(pt, p, &sum, ws, mono, full, clk) : 0;
+	int err = proc_too ? thr_proc(pt, p, &sum, &qsum, ws, mono, full, clk) : 0;
 	p->t_mono = mono;
-	p->flags &= ~(unsigned)PT_T_CLK;
-	if (clk) {
+	if (clk) {                    /* a new window of the clock */
 		p->t_clk = *clk;
+		p->c_mono = mono;
+		p->c_rep_ns = p->c_read_ns = 0;
 		p->flags |= PT_T_CLK;
+	} else if (!pt->cpuclock) {
+		p->flags &= ~(unsigned)PT_T_CLK;
 	}
 	if (full)
 		p->tf_mono = mono;
@@ -665,4 +685,8 @@ void proc_threads_idle(struct proctab *pt, struct pt_proc *p, uint64_t mono,
 	p->t_mono = mono;
 	if (full)
 		p->tf_mono = mono;
+	/* the clock has not moved since its window began: anything the
+	 * window's ticks reported beyond it was an estimate, now dropped */
+	p->c_mono = mono;
+	p->c_rep_ns = p->c_read_ns = p->c_quiet = 0;
 }

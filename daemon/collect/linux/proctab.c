@@ -547,9 +547,12 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono,
 		int from_threads = thread_cb && (p->flags & PT_T_PREV) && p->s_reads >= 2;
 		/* Idle since its last reading (proc_pid.c): nothing to read,
 		 * once its thread baselines exist; not when every thread is
-		 * to be read every tick (quiet_pct 0). */
+		 * to be read every tick (quiet_pct 0).  A big process's clock
+		 * (a walk of its threads) waits for its next full pass. */
 		uint64_t clk = 0;
-		int gate = err ? -1 : proc_pid_idle(pt, p, mono, &clk);
+		int big = from_threads && p->nthr > PT_WS_THREADS && (p->flags & PT_T_CLK) &&
+			  mono >= p->tf_mono && mono - p->tf_mono < PT_TFULL_NS;
+		int gate = err || big ? -1 : proc_pid_idle(pt, p, mono, &clk);
 		if (gate == 1 && from_threads && pt->quiet_pct > 0) {
 			proc_threads_idle(pt, p, mono, thread_cb, arg);
 			*out = &p->info;

@@ -170,6 +170,14 @@ struct pt_proc {
 	 * its movement over the tick, exact to the ns, quiet threads' CPU
 	 * included) and at the last sweep of the quiet threads */
 	uint64_t t_clk, q_clk;
+	/* a big process (> PT_WS_THREADS) reads its clock at full passes
+	 * only: since the last reading (at c_mono) its ticks reported
+	 * c_rep_ns of CPU, c_read_ns of it read from busy threads, the rest
+	 * c_quiet (ns per ns) of its quiet threads', their rate over the
+	 * window before; the next reading reports what the clock counted
+	 * beyond c_rep_ns, so a window's ticks add up to the clock */
+	uint64_t c_mono;
+	double c_rep_ns, c_read_ns, c_quiet;
 	/* its CPU clock (clk_ns) when PSS was last read, and when */
 	uint64_t pss_clk, pss_mono;
 };
