@@ -3,7 +3,10 @@
  *  - `get` round trip inside one connection, p50/p99 over many requests;
  *  - a one-shot `rmonctl get` as a whole process, median;
  *  - rmond's CPU (% of one core) and RSS, excluding the ring's mapped file,
- *    after BENCH_SECONDS (default 60) at the default 10 Hz.
+ *    after BENCH_SECONDS (default 60) at the default 10 Hz;
+ *  - then, with issue 3's population in place (200 idle processes, one of
+ *    200 threads, one of 2,000), its CPU while a client watches (a) the
+ *    200-thread one, (b) the 2,000-thread one, at 10 Hz with threads.
  * Starts its own rmond on a temporary socket and state directory.
  */
 #include <ctype.h>
@@ -204,30 +207,53 @@ static void proc_rss(pid_t pid, const char *ring, unsigned long *total, unsigned
 		fclose(f);
 }
 
-/* rmond's CPU while a client watches a process with nthreads threads at
- * 10 Hz with per-thread rows (tests/helpers/spinner with no spinning
- * thread), over secs seconds. */
-static void bench_watch(pid_t rmond, const char *sock, const char *threads, int secs)
+/* The population of issue 3's benchmark: idle processes (fork + pause)
+ * and two processes of many threads (tests/helpers/spinner with no
+ * spinning thread: every thread sleeps and wakes once a second).  All die
+ * with the bench (PDEATHSIG). */
+static pid_t spawn_idle(void)
 {
-	char helper[512], ctl[512], pidarg[32];
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static pid_t spawn_threads(const char *threads)
+{
+	char helper[512];
 	snprintf(helper, sizeof helper, "%s/tests/helpers/spinner", build_dir());
-	snprintf(ctl, sizeof ctl, "%s/rmonctl", build_dir());
 	int p[2];
 	if (pipe(p) < 0)
-		return;
-	pid_t target = fork();
-	if (target == 0) {
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
 		dup2(p[1], 1);
 		execl(helper, "spinner", threads, "0", "600", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
 	char ready[16];
-	if (read(p[0], ready, sizeof ready) <= 0) {
-		fprintf(stderr, "bench: %s did not start\n", helper);
-		return;
-	}
+	ssize_t n = read(p[0], ready, sizeof ready);
 	close(p[0]);
+	if (n <= 0) {
+		fprintf(stderr, "bench: %s did not start\n", helper);
+		return -1;
+	}
+	return pid;
+}
+
+/* rmond's CPU while a client watches target (a process of nthreads
+ * threads) at 10 Hz with per-thread rows, over secs seconds. */
+static void bench_watch(pid_t rmond, const char *sock, pid_t target, const char *threads, int secs)
+{
+	char ctl[512], pidarg[32];
+	snprintf(ctl, sizeof ctl, "%s/rmonctl", build_dir());
+	if (target <= 0)
+		return;
 	snprintf(pidarg, sizeof pidarg, "%d", (int)target);
 	pid_t watcher = fork();
 	if (watcher == 0) {
@@ -247,9 +273,7 @@ static void bench_watch(pid_t rmond, const char *sock, const char *threads, int 
 	       threads, s, (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK) / s * 100.0,
 	       strcmp(threads, "200") == 0 ? "   [target <= 0.5 %]" : "");
 	kill(watcher, SIGTERM);
-	kill(target, SIGKILL);
 	waitpid(watcher, NULL, 0);
-	waitpid(target, NULL, 0);
 }
 
 int main(void)
@@ -291,8 +315,24 @@ int main(void)
 	       "%.3f %% of one core   [issue 2 target <= 0.3 %% without processes]\n", secs, cpu_pct);
 	printf("rmond RSS: %lu kB total, %lu kB of it the ring file, %lu kB without it   [target <= 4096 kB]\n",
 	       rss, ringkb, rss - ringkb);
-	bench_watch(pid, sock, "200", seconds);
-	bench_watch(pid, sock, "2000", seconds);
+	/* issue 3's population, there for both watches */
+	enum { IDLE = 200 };
+	pid_t pop[IDLE + 2];
+	for (int i = 0; i < IDLE; i++)
+		pop[i] = spawn_idle();
+	pop[IDLE] = spawn_threads("200");
+	pop[IDLE + 1] = spawn_threads("2000");
+	printf("population: %d idle processes, one of 200 threads, one of 2000 (sleeping, each "
+	       "thread waking once a second)\n", IDLE);
+	sleep(3);   /* the scans have seen them */
+	bench_watch(pid, sock, pop[IDLE], "200", seconds);
+	bench_watch(pid, sock, pop[IDLE + 1], "2000", seconds);
+	for (int i = 0; i < IDLE + 2; i++)
+		if (pop[i] > 0)
+			kill(pop[i], SIGKILL);
+	for (int i = 0; i < IDLE + 2; i++)
+		if (pop[i] > 0)
+			waitpid(pop[i], NULL, 0);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	char cmd[300];

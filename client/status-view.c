@@ -694,7 +694,7 @@ static void procs_line(struct scr *s, const msgpack_object *pm)
 	opt_kv(s, "missed", fmt(d, pm, "missed_ticks", FK_INT), "");
 	fprintf(s->f, "  scan %sus", fmt(e, pm, "scan_cpu_us", FK_INT));
 	if (msg_map_get(pm, "scan_read"))   /* older daemons do not say */
-		fprintf(s->f, " (%s read, the rest idle)", fmt(g, pm, "scan_read", FK_INT));
+		fprintf(s->f, " (%s read, the rest idle or tracked)", fmt(g, pm, "scan_read", FK_INT));
 	fprintf(s->f, ", tick %sus cpu", fmt(f, pm, "tick_cpu_us", FK_INT));
 	bool paused = false;
 	(void)msg_get_bool(pm, "events_paused", &paused);

@@ -79,7 +79,8 @@ int proctab_scan(struct proctab *pt, uint64_t mono_ns);
  * next proctab_scan. */
 unsigned proctab_count(const struct proctab *pt);
 /* How many of them the last scan read: the others had not run since
- * their last reading (their CPU clock said so), and were not read. */
+ * their last reading (their CPU clock said so), or are sampled by the
+ * tracked ticks, and were not read. */
 unsigned proctab_scan_read(const struct proctab *pt);
 const struct proc_info *proctab_at(const struct proctab *pt, unsigned i);
 const struct proc_info *proctab_find(const struct proctab *pt, int32_t pid);

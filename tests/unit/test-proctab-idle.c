@@ -418,6 +418,43 @@ static void test_big_process_clock(void **state)
 	teardown(NULL);
 }
 
+/* A scan leaves a process the tracked ticks sample to them: it reads
+ * none of its files but status when due, and its figures stay the ticks'. */
+static void test_scan_leaves_tracked(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(0, 0);
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	assert_true(proctab_scan(pt, mono_now()) > 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(proctab_sample(pt, child, mono_now(), &pi, tcap_cb, &c), 0);
+		sleep_ms(50);
+	}
+	spin_start();   /* running: the gate would not spare it */
+	sleep_ms(50);
+	uint64_t tick = mono_now();
+	assert_int_equal(proctab_sample(pt, child, tick, &pi, tcap_cb, &c), 0);
+	double cpu = pi->cpu_pct;
+	assert_true(cpu > 10);
+	struct pt_proc *p = entry(pt, child);
+	uint64_t w = p->w_mono, s_reads = p->s_reads;
+	sleep_ms(50);
+	assert_true(proctab_scan(pt, mono_now()) > 0);
+	p = entry(pt, child);
+	assert_int_equal(p->w_mono, w);               /* stat not read */
+	assert_true(p->info.cpu_pct == cpu);         /* the tick's figure stands */
+	assert_true(p->s_reads >= s_reads);          /* status, if it was due */
+	/* not sampled for a full pass: the scan reads it again */
+	sleep_ms(50);
+	assert_true(proctab_scan(pt, tick + PT_TFULL_NS) > 0);
+	p = entry(pt, child);
+	assert_int_equal(p->w_mono, tick + PT_TFULL_NS);
+	spin_stop();
+	teardown(NULL);
+}
+
 /* A fixture tree is not this machine's /proc: no gate. */
 static void test_fixture_no_gate(void **state)
 {
@@ -438,6 +475,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sample_clock, teardown),
 		cmocka_unit_test_teardown(test_many_threads, teardown),
 		cmocka_unit_test_teardown(test_big_process_clock, teardown),
+		cmocka_unit_test_teardown(test_scan_leaves_tracked, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

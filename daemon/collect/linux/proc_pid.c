@@ -379,6 +379,16 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 	return 0;
 }
 
+int proc_pid_scan_tracked(struct proctab *pt, struct pt_proc *p, uint64_t mono)
+{
+	if (!pp_want_status(p, mono, PP_SCAN, 0))
+		return 0;
+	int err = pp_status(pt, p, mono);
+	if (!err)
+		proc_pid_rates_done(p);
+	return err == -ESRCH ? -ESRCH : 0;
+}
+
 void proc_pid_close(struct proctab *pt, struct pt_proc *p)
 {
 	proc_threads_free(pt, p);

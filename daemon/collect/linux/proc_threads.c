@@ -15,7 +15,8 @@
  * fixture tree), stat is read every tick and its utime+stime stand in.
  *
  *   task/      re-listed only when the thread count differs from the threads we
- *              have, or PT_RELIST_NS passed (a thread that ended and one
+ *              have, after a gap (below), or PT_RELIST_NS passed (PT_RELIST_BIG_NS
+ *              for a big process) (a thread that ended and one
  *              born in between leave the count alone; the ended one's kept
  *              fd fails with ESRCH and changes it).
  * Cadence (SOURCES §2.6: schedstat about 1-2 us, stat about 3, io more):
@@ -510,17 +511,22 @@ static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const stru
 
 /* Is a sweep of the quiet threads worth its cost?  Their CPU since the
  * last sweep is what the process's clock counted beyond the threads read
- * since: below PT_QSWEEP_PCT of a core (2,000 threads that each wake for
- * 10 us a second are 2 % of a core; 200 of them 0.2 %), reading them all
- * would find each where it was, give or take microseconds, so they wait,
- * up to PT_QSWEEP_MAX_NS.  Without the clock, always. */
+ * since: below PT_QSWEEP_PCT of a core, or below PT_QSWEEP_PPM of a core
+ * for each of them (2,000 threads that each wake for 10 us a second are
+ * 2 % of a core, 10 ppm each), reading them all would find each where it
+ * was, give or take microseconds, so they wait, up to PT_QSWEEP_MAX_NS.
+ * Without the clock, always. */
 static int thr_sweep_worth(const struct pt_proc *p, uint64_t mono, const uint64_t *clk)
 {
 	if (!clk || !(p->flags & PT_Q_CLK) || *clk < p->q_clk ||
 	    mono - p->q_mono >= PT_QSWEEP_MAX_NS)
 		return 1;
 	uint64_t quiet_ns = *clk - p->q_clk > p->q_act_ns ? *clk - p->q_clk - p->q_act_ns : 0;
-	return quiet_ns >= (mono - p->q_mono) / 100 * PT_QSWEEP_PCT;
+	uint64_t nquiet = 0, span = mono - p->q_mono;
+	for (unsigned i = 0; i < p->nthr; i++)
+		nquiet += p->thr[i].quiet;
+	uint64_t by_pct = span / 100 * PT_QSWEEP_PCT, by_count = span / 1000000 * PT_QSWEEP_PPM * nquiet;
+	return quiet_ns >= (by_pct > by_count ? by_pct : by_count);
 }
 
 /* The process's thread count from its task/ directory's link count (2 +
@@ -563,7 +569,8 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	} else if (thr_count(p, &nthreads)) {
 		return -ESRCH;
 	}
-	if (!listed && (nthreads != p->nthr || mono - p->list_mono >= PT_RELIST_NS)) {
+	uint64_t relist_ns = p->nthr > PT_WS_THREADS ? PT_RELIST_BIG_NS : PT_RELIST_NS;
+	if (!listed && (nthreads != p->nthr || mono - p->list_mono >= relist_ns)) {
 		if (thr_relist(pt, p, mono, cb, arg))
 			return -ESRCH;
 		listed = 1;
@@ -598,6 +605,9 @@ int proc_threads_pass(struct proctab *pt, struct pt_proc *p, uint64_t mono, int 
 	if (!sweep) {
 		p->q_act_ns += sum.cpu_ns;
 		if (thr_gap(pt, p, ws, mono, clk)) {
+			/* and list task/ anew next pass: a thread born since
+			 * the last listing, with the same count, is unseen */
+			p->list_mono = 0;
 			for (unsigned i = 0; i < p->nthr; i++) {
 				struct pt_thread *t = &p->thr[i];
 				if (!t->read)

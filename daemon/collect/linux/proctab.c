@@ -406,6 +406,12 @@ static int pt_scan_one(struct proctab *pt, struct pt_proc *p, uint64_t mono)
 		proc_threads_free(pt, p);
 	if ((p->flags & PT_KNOWN) && !(p->flags & PT_KEEP) && proctab__keep_dir(pt, p, mono) < 0)
 		return -ESRCH;
+	/* Sampled by the tracked ticks within the last full pass (on kept
+	 * fds, so it is the same process): they read it fresher than this
+	 * would, and a big one's stat and clock each walk its threads. */
+	if ((p->flags & (PT_KEEP | PT_T_PREV | PT_DEAD)) == (PT_KEEP | PT_T_PREV) &&
+	    p->track_mono && mono >= p->track_mono && mono - p->track_mono < PT_TFULL_NS)
+		return proc_pid_scan_tracked(pt, p, mono);
 	int err = proc_pid_read(pt, p, mono, PP_SCAN);
 	if (err == -ESRCH && (p->flags & PT_KNOWN)) {
 		/* Our process is gone but the pid is listed: someone else's. */

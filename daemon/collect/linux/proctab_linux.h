@@ -92,12 +92,14 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_PROC_FDS 5        /* dirfd, stat, statm, status, io */
 #define PT_FD_RESERVE 256    /* fds left to the rest of the daemon */
 #define PT_TRACK_NS   (5ull * 1000000000ull)   /* tracked: sampled this recently */
-#define PT_RELIST_NS  (5ull * 1000000000ull)   /* task/ re-listed at least this often */
+#define PT_RELIST_NS  (5ull * 1000000000ull)   /* task/ re-listed at least this often, */
+#define PT_RELIST_BIG_NS (30ull * 1000000000ull) /* ... a big process's (> PT_WS_THREADS) */
 #define PT_STATUS_NS  (5ull * 1000000000ull)   /* status of an idle process: this often */
 #define PT_TFULL_NS   (1ull * 1000000000ull)   /* threads' stat and io: this often */
 #define PT_QUIET_PCT  1u                        /* default: below 1 % of a core, a quiet thread */
 #define PT_QSWEEP_NS  (5ull * 1000000000ull)   /* quiet threads are read this often, */
 #define PT_QSWEEP_PCT 1u                        /* ... if they used this share of a core since, */
+#define PT_QSWEEP_PPM 100u                      /* ... and this (ppm of a core) per quiet thread, */
 #define PT_QSWEEP_MAX_NS (30ull * 1000000000ull) /* ... and at least this often */
 #define PT_PSS_IDLE_NS (30ull * 1000000000ull) /* PSS of a process that has not run: this often */
 #define PT_QFULL_NS   (20ull * 1000000000ull)  /* a quiet thread's stat and io: this often */
@@ -261,6 +263,10 @@ void proc_pid_idle_rates(struct pt_proc *p, uint64_t mono, int full);
  * every baseline moved to mono (proc_threads.c). */
 void proc_threads_idle(struct proctab *pt, struct pt_proc *p, uint64_t mono,
 		       void (*cb)(void *arg, const struct thread_info *ti), void *arg);
+
+/* The scan's share of a process the tracked ticks sample: status when
+ * due (the ticks read everything else, fresher).  0 or -ESRCH. */
+int proc_pid_scan_tracked(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 
 /* Close every fd and forget every reading; the pid stays. */
 void proc_pid_reset(struct proctab *pt, struct pt_proc *p);
