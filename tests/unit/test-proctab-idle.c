@@ -2,7 +2,8 @@
  * The process table's idle gate and CPU clock (proc_pid.c, proc_threads.c)
  * on this machine's /proc: a process that has not run since its last
  * reading is not read (its rates are zero, its baselines move), one that
- * ran is, an idle one is still read every PT_IDLE_NS (+ a spread); a
+ * ran is, an idle one's statm is still read every PT_IDLE_NS (+ a
+ * spread), and all of it when reparented or every PT_IDLE_FULL_NS; a
  * tracked process's CPU is its CPU clock's movement, quiet threads' CPU
  * included; a thread that stopped is reported once at zero; and a fixture
  * tree has no gate (its pids are not ours).
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -205,7 +207,8 @@ static struct pt_proc *entry(struct proctab *pt, pid_t pid)
 }
 
 /* Scans: an idle child is not read, and reads as idle; one that ran is
- * read; an idle one is read anyway once PT_IDLE_NS (+ spread) passed. */
+ * read; an idle one's statm once PT_IDLE_NS (+ spread) passed, all of it
+ * once PT_IDLE_FULL_NS did. */
 static void test_scan_gate(void **state)
 {
 	(void)state;
@@ -241,12 +244,70 @@ static void test_scan_gate(void **state)
 	print_message("      after 60 ms of spinning: %.1f %% over the 1 s interval\n",
 		      p->info.cpu_pct);
 
-	/* idle, but past the forced-read age: read */
+	/* idle, but its statm is due: that alone */
 	uint64_t late = t0 + SEC(3) + PT_IDLE_NS + PT_IDLE_SPREAD * SEC(1);
 	proctab_scan(pt, late);
 	p = entry(pt, child);
-	assert_int_equal(p->r_mono, late);
+	assert_int_equal(p->r_mono, t0 + SEC(3));
+	assert_int_equal(p->m_mono, late);
+	assert_true(p->info.have & PROC_HAVE_MEM);
 	assert_true(p->info.cpu_pct == 0);
+	/* idle for PT_IDLE_FULL_NS: read whole */
+	uint64_t later = t0 + SEC(3) + PT_IDLE_FULL_NS;
+	proctab_scan(pt, later);
+	p = entry(pt, child);
+	assert_int_equal(p->r_mono, later);
+	teardown(NULL);
+}
+
+/* An idle process whose parent exits is reparented without running: the
+ * scan reads it whole when its parent is no longer listed. */
+static void test_scan_reparented(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	int up[2], down[2];   /* mid -> test: the grandchild's pid; test -> mid: exit */
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t mid = fork();
+	assert_true(mid >= 0);
+	if (mid == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			for (;;)
+				pause();
+		}
+		if (write(up[1], &g, sizeof g) != sizeof g)
+			_exit(1);
+		char c;
+		if (read(down[0], &c, 1) < 0)   /* until the test says */
+			_exit(1);
+		_exit(0);
+	}
+	pid_t g;
+	assert_int_equal(read(up[0], &g, sizeof g), (ssize_t)sizeof g);
+	L.child = g;
+	sleep_ms(20);
+	uint64_t t0 = mono_now();
+	assert_true(proctab_scan(pt, t0) > 0);
+	assert_true(proctab_scan(pt, t0 + SEC(1)) > 0);
+	assert_int_equal(entry(pt, g)->info.ppid, mid);
+	/* idle: not read */
+	assert_true(proctab_scan(pt, t0 + SEC(2)) > 0);
+	assert_int_equal(entry(pt, g)->r_mono, t0 + SEC(1));
+	/* its parent exits: it is ours now, and read */
+	assert_int_equal(write(down[1], "x", 1), 1);
+	assert_int_equal(waitpid(mid, NULL, 0), mid);
+	for (int i = 0; i < 2; i++) {
+		close(up[i]);
+		close(down[i]);
+	}
+	assert_true(proctab_scan(pt, t0 + SEC(3)) > 0);   /* lists mid no more */
+	assert_true(proctab_scan(pt, t0 + SEC(4)) > 0);
+	struct pt_proc *p = entry(pt, g);
+	assert_int_equal(p->info.ppid, getpid());
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	teardown(NULL);
 }
 
@@ -472,6 +533,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_scan_gate, teardown),
+		cmocka_unit_test_teardown(test_scan_reparented, teardown),
 		cmocka_unit_test_teardown(test_sample_clock, teardown),
 		cmocka_unit_test_teardown(test_many_threads, teardown),
 		cmocka_unit_test_teardown(test_big_process_clock, teardown),

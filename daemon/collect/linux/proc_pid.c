@@ -28,10 +28,12 @@
  * files are not read.  The clock is read with clock_gettime on the
  * process's CPU-time clock id, which Linux lets any process do; it costs
  * a fifth of a stat read.  Two things can change without the process
- * running: its RSS (reclaim takes pages from sleepers) and its parent
- * (reparenting when the parent exits), so an idle process is still read
- * every PT_IDLE_NS plus a spread by pid (so the forced reads of processes
- * first seen together do not come together).  The gate needs the root to
+ * running: its RSS (reclaim takes pages from sleepers), so an idle
+ * process's statm is still read every PT_IDLE_NS plus a spread by pid (so
+ * that processes first seen together are not read together), and its
+ * parent (reparenting when the parent exits), so one whose parent is no
+ * longer listed is read whole; and every PT_IDLE_FULL_NS it is read whole
+ * anyway (a write to its comm, say).  The gate needs the root to
  * be our own pid namespace's /proc (clock ids are pids of ours): not for
  * fixture trees.  A pid reused between two scans by a process whose clock
  * happens to equal the old one's to the nanosecond would pass for the old
@@ -301,21 +303,47 @@ static int pp_cpu_clock(int32_t pid, uint64_t *ns)
 	return 0;
 }
 
+/* Is pid in the last scan's listing (or is there none to tell)? */
+static int pp_listed(const struct proctab *pt, int32_t pid)
+{
+	if (!pt->npids || pid <= 0)
+		return 1;
+	unsigned lo = 0, hi = pt->npids;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (pt->pids[mid] == pid)
+			return 1;
+		if (pt->pids[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mono,
 		  uint64_t *clk)
 {
 	if (!pt->cpuclock || p->info.pid <= 0 || pp_cpu_clock(p->info.pid, clk) != 0)
 		return -1;
-	uint64_t limit = PT_IDLE_NS + (uint64_t)p->info.pid % PT_IDLE_SPREAD * 1000000000ull;
 	return (p->flags & (PT_CLK | PT_KNOWN | PT_DEAD)) == (PT_CLK | PT_KNOWN) &&
 	       *clk == p->clk_ns && (p->info.have & PROC_HAVE_RATES) && mono >= p->r_mono &&
-	       mono - p->r_mono < limit;
+	       mono - p->r_mono < PT_IDLE_FULL_NS && pp_listed(pt, p->info.ppid);
+}
+
+int proc_pid_idle_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono)
+{
+	uint64_t limit = PT_IDLE_NS + (uint64_t)p->info.pid % PT_IDLE_SPREAD * 1000000000ull;
+	if (mono >= p->m_mono && mono - p->m_mono < limit)
+		return 0;
+	p->m_mono = mono;
+	return proc_pid_read_mem(pt, p, mono);
 }
 
 void proc_pid_clock_read(struct pt_proc *p, uint64_t clk, uint64_t mono)
 {
 	p->clk_ns = clk;
-	p->r_mono = mono;
+	p->r_mono = p->m_mono = mono;
 	p->flags |= PT_CLK;
 }
 
@@ -345,7 +373,7 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 	int gate = mode == PP_SCAN ? proc_pid_idle(pt, p, mono, &clk) : -1;
 	if (gate == 1) {
 		proc_pid_idle_rates(p, mono, 1);
-		return 0;
+		return proc_pid_idle_mem(pt, p, mono);
 	}
 	if (first && proctab__keep_dir(pt, p, mono) < 0)
 		return -ESRCH;

@@ -428,6 +428,7 @@ int proctab_scan(struct proctab *pt, uint64_t mono)
 		return got;
 	pt->now = mono;
 	pt->scan_read = 0;
+	pt->npids = (unsigned)got;
 	unsigned np = (unsigned)got, old = pt->n, i = 0, j = 0, m = 0;
 	if (pt_grow(&pt->tmp, &pt->tmpcap, old + np + 1))
 		return -ENOMEM;
@@ -562,6 +563,10 @@ int proctab_sample(struct proctab *pt, int32_t pid, uint64_t mono,
 		if (gate == 1 && from_threads && pt->quiet_pct > 0) {
 			proc_threads_idle(pt, p, mono, thread_cb, arg);
 			*out = &p->info;
+			if (proc_pid_idle_mem(pt, p, mono) == -ESRCH) {
+				pt_dead(pt, p);
+				return -ESRCH;
+			}
 			return 0;
 		}
 		if (!err && !from_threads)

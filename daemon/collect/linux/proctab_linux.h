@@ -106,8 +106,9 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_QGAP_NS    (30ull * 1000000ull)     /* CPU the read threads leave unexplained: sweep */
 #define PT_QGAP_PCT   5u                        /* ... plus this share of a core since the sweep */
 #define PT_WS_THREADS 16u                       /* more threads: /proc/PID/stat at full passes */
-#define PT_IDLE_NS    (3ull * 1000000000ull)   /* an idle process is read at least this often, */
-#define PT_IDLE_SPREAD 5u                       /* ... plus (pid % this) seconds */
+#define PT_IDLE_NS    (3ull * 1000000000ull)   /* an idle process's statm: this often, */
+#define PT_IDLE_SPREAD 5u                       /* ... plus (pid % this) seconds; */
+#define PT_IDLE_FULL_NS (60ull * 1000000000ull) /* ... all of it: this often */
 
 struct pt_thread {
 	int32_t tid;
@@ -168,6 +169,7 @@ struct pt_proc {
 	/* the process's CPU clock (ns, all its threads) when its files were
 	 * last read, and when that was: unchanged, it has not run since */
 	uint64_t clk_ns, r_mono;
+	uint64_t m_mono;             /* its statm's last reading (idle: every PT_IDLE_NS) */
 	/* the same clock at the last thread pass (the process's cpu_pct is
 	 * its movement over the tick, exact to the ns, quiet threads' CPU
 	 * included) and at the last sweep of the quiet threads */
@@ -202,6 +204,7 @@ struct proctab {
 	int cpuclock;                /* the root is our own /proc: processes' CPU clocks
 	                              * can tell the idle ones (proc_pid_idle) */
 	unsigned scan_read;          /* processes the last scan read (not idle) */
+	unsigned npids;              /* the last scan's listing: pids[0..npids) */
 	struct readfile_buf big;     /* files that do not fit buf */
 	_Alignas(8) char dents[16384];
 	char buf[4096];              /* one file at a time */
@@ -246,12 +249,16 @@ void proc_pid_rates_done(struct pt_proc *p);
 /* The idle gate.  With pt->cpuclock, a process with a full set of rates
  * whose CPU clock has not moved since its files were last read did not
  * run: 1, and nothing needs reading (proc_pid_idle_rates zeroes its rates
- * and moves its baselines); 0: read it, then proc_pid_clock_read(p, clk,
- * mono) records the clock taken here.  Forced to 0 every PT_IDLE_NS (+ a
- * spread by pid): RSS can shrink without the process running (reclaim),
- * and its parent can change. */
+ * and moves its baselines; proc_pid_idle_mem reads its statm when due);
+ * 0: read it, then proc_pid_clock_read(p, clk, mono) records the clock
+ * taken here.  Forced to 0 when its parent is no longer listed (it was
+ * reparented) and every PT_IDLE_FULL_NS. */
 int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mono,
 		  uint64_t *clk);
+/* An idle process's RSS and VMS: reclaim can take pages from a sleeper,
+ * so statm is read every PT_IDLE_NS (+ a spread by pid, so that processes
+ * first seen together are not read together).  0 or -ESRCH. */
+int proc_pid_idle_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 void proc_pid_clock_read(struct pt_proc *p, uint64_t clk, uint64_t mono);
 /* An idle tick or scan: the rates the process owns over [its baseline,
  * mono] are zero (nothing ran): its cpu, and with full (a scan, or a
