@@ -479,6 +479,43 @@ static void test_big_process_clock(void **state)
 	teardown(NULL);
 }
 
+/* A big process's ticks between full passes read no quiet thread, also
+ * after a time of reading every thread every tick (quiet_thread_pct 0,
+ * whose sweeps had no clock to keep): a bench once found every tick
+ * reading all of them. */
+static void test_big_quiet_after_all(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	pid_t child = L.child = spawn(0, 30);   /* 35 threads, all asleep */
+	const struct proc_info *pi;
+	struct tcap c = { 0 };
+	uint64_t t = mono_now();
+	assert_true(proctab_scan(pt, t) > 0);
+	proctab_set_quiet_pct(pt, 0);
+	for (int i = 0; i < 15; i++) {
+		c.n = 0;
+		assert_int_equal(proctab_sample(pt, child, t += MS(100), &pi, tcap_cb, &c), 0);
+		assert_int_equal(c.n, 35);   /* every thread, every tick */
+	}
+	proctab_set_quiet_pct(pt, 1);
+	unsigned read_between = 0, ticks_between = 0;
+	for (int i = 0; i < 30; i++) {
+		c.n = 0;
+		assert_int_equal(proctab_sample(pt, child, t += MS(100), &pi, tcap_cb, &c), 0);
+		struct pt_proc *p = entry(pt, child);
+		if (i >= 12 && p->tf_mono != t) {   /* past two full passes */
+			read_between += c.n;
+			ticks_between++;
+		}
+	}
+	print_message("      %u thread readings over %u ticks between full passes\n", read_between,
+		      ticks_between);
+	assert_true(ticks_between >= 10);
+	assert_int_equal(read_between, 0);
+	teardown(NULL);
+}
+
 /* A scan leaves a process the tracked ticks sample to them: it reads
  * none of its files but status when due, and its figures stay the ticks'. */
 static void test_scan_leaves_tracked(void **state)
@@ -538,6 +575,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_many_threads, teardown),
 		cmocka_unit_test_teardown(test_big_process_clock, teardown),
 		cmocka_unit_test_teardown(test_scan_leaves_tracked, teardown),
+		cmocka_unit_test_teardown(test_big_quiet_after_all, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

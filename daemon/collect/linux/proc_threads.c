@@ -499,8 +499,10 @@ static int thr_gap(const struct proctab *pt, const struct pt_proc *p, const stru
 		if (*clk < p->q_clk)
 			return 1;
 		ns = *clk - p->q_clk;
-	} else if (!clk && pt->cpuclock && (p->flags & PT_Q_CLK)) {
+	} else if (!clk && pt->cpuclock) {
 		return 0;   /* a big process between full passes: at the next one */
+	} else if (clk) {
+		return 1;   /* the last sweep had no clock: sweep, to have one */
 	} else {
 		if (!ws || ws->utime + ws->stime < p->q_ticks)
 			return 1;
