@@ -314,10 +314,10 @@ static void tracked_tick(struct procs *p, bool pss_due)
  * most every PROCS_EVENT_BATCH_NS: under a parallel build they come by
  * thousands a second, and a wake-up for each cost more than reading them
  * (bench/fork-storm.sh); the socket holds far more than a batch. */
-static bool wait_tick(struct procs *p, uint64_t deadline)
+static bool wait_tick(struct procs *p, uint64_t deadline, bool on_grid)
 {
 	uint64_t quiet_until = 0;   /* events wait until then */
-	bool chained = atomic_load_explicit(&p->chained, memory_order_relaxed);
+	bool chained = on_grid && atomic_load_explicit(&p->chained, memory_order_relaxed);
 	uint64_t until_due = chained ? deadline + PROCS_CHAIN_GRACE_NS : deadline;
 	atomic_store(&p->kicked, false);
 	atomic_store(&p->due_ns, deadline);
@@ -408,12 +408,15 @@ static void *procs_main(void *arg)
 	struct procs *p = arg;
 	uint64_t iv = p->o.tracked_ns, next = clock_mono_ns();
 	uint64_t next_scan = next, next_pss = next;
+	bool on_grid = false;   /* the first tick (and a reload's) comes at once */
 
-	while (!wait_tick(p, next)) {
+	while (!wait_tick(p, next, on_grid)) {
+		on_grid = true;
 		uint64_t now = clock_mono_ns();
 		if (take_new_opts(p)) {   /* a reload: the new grid starts now */
 			iv = p->o.tracked_ns;
 			next = now;
+			on_grid = false;
 			if (next_scan > now + p->o.scan_ns)
 				next_scan = now + p->o.scan_ns;
 			if (next_pss > now + p->o.pss_ns)
@@ -548,10 +551,10 @@ unsigned procs_snapshot(struct procs *p, struct proc_snap **out, uint64_t *ts_ns
 	pthread_mutex_lock(&p->lock);
 	unsigned n = p->nsnap;
 	*out = malloc((n ? n : 1) * sizeof **out);
-	if (*out)
-		memcpy(*out, p->snap, n * sizeof **out);
-	else
+	if (!*out)
 		n = 0;
+	else if (n)   /* before the first scan there is no snapshot at all */
+		memcpy(*out, p->snap, n * sizeof **out);
 	*ts_ns = p->snap_ts;
 	pthread_mutex_unlock(&p->lock);
 	return n;
