@@ -456,7 +456,9 @@ static int thr_proc(struct proctab *pt, struct pt_proc *p, const struct thr_sum 
 			 * the ticks in between reported (a big process's) */
 			double delta = (double)(*clk - p->t_clk), seen = p->c_read_ns + (double)s->cpu_ns;
 			double win = mono > p->c_mono ? (double)(mono - p->c_mono) : 0;
-			cpu_ns = delta > p->c_rep_ns ? delta - p->c_rep_ns : 0;
+			double due = delta - p->c_rep_ns - p->c_owe;   /* an estimate too high: owed */
+			cpu_ns = due > 0 ? due : 0;
+			p->c_owe = due < 0 ? -due : 0;
 			p->c_quiet = win > 0 && delta > seen ? (delta - seen) / win : 0;
 		} else if (!clk && pt->cpuclock && (p->flags & PT_T_CLK)) {
 			/* a big process between full passes: its busy threads,
@@ -700,5 +702,6 @@ void proc_threads_idle(struct proctab *pt, struct pt_proc *p, uint64_t mono,
 	/* the clock has not moved since its window began: anything the
 	 * window's ticks reported beyond it was an estimate, now dropped */
 	p->c_mono = mono;
+	p->c_owe += p->c_rep_ns;
 	p->c_rep_ns = p->c_read_ns = p->c_quiet = 0;
 }

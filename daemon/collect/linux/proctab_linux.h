@@ -179,9 +179,11 @@ struct pt_proc {
 	 * c_rep_ns of CPU, c_read_ns of it read from busy threads, the rest
 	 * c_quiet (ns per ns) of its quiet threads', their rate over the
 	 * window before; the next reading reports what the clock counted
-	 * beyond c_rep_ns, so a window's ticks add up to the clock */
+	 * beyond c_rep_ns, so the ticks add up to the clock; what they
+	 * reported beyond it (the quiet rate fell) is c_owe, taken from the
+	 * next readings */
 	uint64_t c_mono;
-	double c_rep_ns, c_read_ns, c_quiet;
+	double c_rep_ns, c_read_ns, c_quiet, c_owe;
 	/* its CPU clock (clk_ns) when PSS was last read, and when */
 	uint64_t pss_clk, pss_mono;
 };
