@@ -319,11 +319,13 @@ static bool wait_tick(struct procs *p, uint64_t deadline, bool on_grid)
 	uint64_t quiet_until = 0;   /* events wait until then */
 	bool chained = on_grid && atomic_load_explicit(&p->chained, memory_order_relaxed);
 	uint64_t until_due = chained ? deadline + PROCS_CHAIN_GRACE_NS : deadline;
+	bool stop = false;
 	atomic_store(&p->kicked, false);
 	atomic_store(&p->due_ns, deadline);
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		bool stop = p->stop, new_opts = p->new_opts;
+		stop = p->stop;
+		bool new_opts = p->new_opts;
 		pthread_mutex_unlock(&p->lock);
 		if (stop || new_opts)
 			break;
@@ -344,9 +346,6 @@ static bool wait_tick(struct procs *p, uint64_t deadline, bool on_grid)
 			log_warn("procs wake pipe");
 	}
 	atomic_store(&p->due_ns, 0);
-	pthread_mutex_lock(&p->lock);
-	bool stop = p->stop;
-	pthread_mutex_unlock(&p->lock);
 	return stop;
 }
 

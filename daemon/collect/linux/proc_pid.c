@@ -303,24 +303,6 @@ static int pp_cpu_clock(int32_t pid, uint64_t *ns)
 	return 0;
 }
 
-/* Is pid in the last scan's listing (or is there none to tell)? */
-static int pp_listed(const struct proctab *pt, int32_t pid)
-{
-	if (!pt->npids || pid <= 0)
-		return 1;
-	unsigned lo = 0, hi = pt->npids;
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-		if (pt->pids[mid] == pid)
-			return 1;
-		if (pt->pids[mid] < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
 int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mono,
 		  uint64_t *clk)
 {
@@ -328,7 +310,7 @@ int proc_pid_idle(const struct proctab *pt, const struct pt_proc *p, uint64_t mo
 		return -1;
 	return (p->flags & (PT_CLK | PT_KNOWN | PT_DEAD)) == (PT_CLK | PT_KNOWN) &&
 	       *clk == p->clk_ns && (p->info.have & PROC_HAVE_RATES) && mono >= p->r_mono &&
-	       mono - p->r_mono < PT_IDLE_FULL_NS && pp_listed(pt, p->info.ppid);
+	       mono - p->r_mono < PT_IDLE_FULL_NS && proctab__listed(pt, p->info.ppid);
 }
 
 int proc_pid_idle_mem(struct proctab *pt, struct pt_proc *p, uint64_t mono)
@@ -398,12 +380,13 @@ int proc_pid_read(struct proctab *pt, struct pt_proc *p, uint64_t mono, int mode
 	if (err)
 		return -ESRCH;
 	proc_pid_rates_done(p);
-	if (gate == 0)
-		proc_pid_clock_read(p, clk, mono);
-	else
-		p->flags &= ~(unsigned)PT_CLK;
-	if (mode == PP_SCAN)
+	if (mode == PP_SCAN) {   /* a sample records its clock itself (proctab_sample) */
+		if (gate == 0)
+			proc_pid_clock_read(p, clk, mono);
+		else
+			p->flags &= ~(unsigned)PT_CLK;
 		pt->scan_read++;
+	}
 	return 0;
 }
 

@@ -203,6 +203,13 @@ static int pt_cmp_i32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int proctab__listed(const struct proctab *pt, int32_t pid)
+{
+	if (!pt->npids || pid <= 0)
+		return 1;
+	return bsearch(&pid, pt->pids, pt->npids, sizeof *pt->pids, pt_cmp_i32) != NULL;
+}
+
 /* A decimal name (a pid or tid), or -1. */
 static int32_t pt_name_id(const char *name)
 {

@@ -226,6 +226,8 @@ void proctab__close_fd(struct proctab *pt, int *fd);
 int proctab__keep_dir(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proctab__list(struct proctab *pt, int fd, int32_t **ids, unsigned *cap);
 int proctab__tracked(const struct pt_proc *p, uint64_t mono);
+/* Is pid in the last scan's listing (sorted; or is there none to tell)? */
+int proctab__listed(const struct proctab *pt, int32_t pid);
 /* A bounded prefix of a file (cmdline): at most cap-1 bytes, NUL-terminated. */
 ssize_t proctab__prefix(int fd, char *buf, size_t cap);
 
