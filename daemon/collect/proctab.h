@@ -72,8 +72,12 @@ void proctab_close(struct proctab *pt);
 /* Full scan: list every process, refresh each entry (rates since that
  * process's previous read, whichever path read it), drop the gone ones.
  * A process that vanishes mid-read is skipped silently.  Returns the
- * number of processes, or -errno when the listing itself failed. */
+ * number of processes, or -errno when the listing itself failed.  On our
+ * own /proc the listing is kept while the kernel says no task was born
+ * or released since it was made (/proc/loadavg), for PT_LIST_MAX_NS. */
 int proctab_scan(struct proctab *pt, uint64_t mono_ns);
+/* How many times scans have listed /proc (the others kept the listing). */
+unsigned proctab_lists(const struct proctab *pt);
 
 /* The table as of the last scan or sample; pointers stay valid until the
  * next proctab_scan. */

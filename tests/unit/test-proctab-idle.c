@@ -556,7 +556,53 @@ static void test_scan_leaves_tracked(void **state)
 	teardown(NULL);
 }
 
-/* A fixture tree is not this machine's /proc: no gate. */
+/* A scan lists /proc only when a task was born or released since the
+ * last listing (or PT_LIST_MAX_NS passed): a child forked shows at the
+ * next scan, and one reaped is gone from it. */
+static void test_scan_keeps_listing(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	uint64_t t0 = mono_now();
+	assert_true(proctab_scan(pt, t0) > 0);
+	assert_int_equal(proctab_lists(pt), 1);
+	/* other tests, builds... may fork at any moment: some pair of
+	 * back-to-back scans sees nothing born or released */
+	int kept = 0;
+	for (int i = 1; i <= 500 && !kept; i++) {
+		unsigned before = proctab_lists(pt);
+		assert_true(proctab_scan(pt, t0 + (uint64_t)i * MS(10)) > 0);
+		kept = proctab_lists(pt) == before;
+		if (!kept)
+			sleep_ms(2);
+	}
+	assert_true(kept);
+	unsigned before = proctab_lists(pt);
+	pid_t child = L.child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	assert_true(proctab_scan(pt, t0 + SEC(6)) > 0);
+	assert_true(proctab_lists(pt) > before);
+	assert_non_null(proctab_find(pt, child));
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	L.child = 0;
+	before = proctab_lists(pt);
+	assert_true(proctab_scan(pt, t0 + SEC(7)) > 0);
+	assert_true(proctab_lists(pt) > before);
+	assert_null(proctab_find(pt, child));
+	/* however quiet the machine, PT_LIST_MAX_NS after the last listing */
+	before = proctab_lists(pt);
+	assert_true(proctab_scan(pt, t0 + SEC(7) + PT_LIST_MAX_NS) > 0);
+	assert_int_equal(proctab_lists(pt), before + 1);
+	teardown(NULL);
+}
+
+/* A fixture tree is not this machine's /proc: no gate, and every scan
+ * lists it (its loadavg says nothing of its pids). */
 static void test_fixture_no_gate(void **state)
 {
 	(void)state;
@@ -565,6 +611,9 @@ static void test_fixture_no_gate(void **state)
 	struct proctab *pt = NULL;
 	assert_int_equal(proctab_open(&r.env, &pt), 0);
 	assert_false(pt->cpuclock);
+	assert_true(proctab_scan(pt, SEC(1)) > 0);
+	assert_true(proctab_scan(pt, SEC(2)) > 0);
+	assert_int_equal(proctab_lists(pt), 2);
 	proctab_close(pt);
 	fx_root_close(&r);
 }
@@ -579,6 +628,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_big_process_clock, teardown),
 		cmocka_unit_test_teardown(test_scan_leaves_tracked, teardown),
 		cmocka_unit_test_teardown(test_big_quiet_after_all, teardown),
+		cmocka_unit_test_teardown(test_scan_keeps_listing, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,6 +109,7 @@ size_t proc_pid_parse_cmdline(char *buf, size_t len);
 #define PT_IDLE_NS    (3ull * 1000000000ull)   /* an idle process's statm: this often, */
 #define PT_IDLE_SPREAD 5u                       /* ... plus (pid % this) seconds; */
 #define PT_IDLE_FULL_NS (60ull * 1000000000ull) /* ... all of it: this often */
+#define PT_LIST_MAX_NS (30ull * 1000000000ull) /* /proc listed at least this often */
 
 struct pt_thread {
 	int32_t tid;
@@ -206,7 +207,11 @@ struct proctab {
 	int cpuclock;                /* the root is our own /proc: processes' CPU clocks
 	                              * can tell the idle ones (proc_pid_idle) */
 	unsigned scan_read;          /* processes the last scan read (not idle) */
-	unsigned npids;              /* the last scan's listing: pids[0..npids) */
+	unsigned npids;              /* the last listing: pids[0..npids) */
+	int loadfd;                  /* /proc/loadavg (own /proc only), or -1 */
+	char tasks_sig[32];          /* its "nr_threads last_pid" before the last listing */
+	uint64_t list_mono;          /* when that listing was made */
+	unsigned lists;              /* listings made (tests, status) */
 	struct readfile_buf big;     /* files that do not fit buf */
 	_Alignas(8) char dents[16384];
 	char buf[4096];              /* one file at a time */
