@@ -6,10 +6,13 @@
  *    after BENCH_SECONDS (default 60) at the default 10 Hz;
  *  - then, with issue 3's population in place (200 idle processes, one of
  *    200 threads, one of 2,000), its CPU while a client watches (a) the
- *    200-thread one, (b) the 2,000-thread one, at 10 Hz with threads.
+ *    200-thread one, (b) the 2,000-thread one, at 10 Hz with threads, each
+ *    with rmond's CPU by thread; and (a) again with both threaded
+ *    processes' threads asleep for good instead of waking once a second.
  * Starts its own rmond on a temporary socket and state directory.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -207,10 +210,60 @@ static void proc_rss(pid_t pid, const char *ring, unsigned long *total, unsigned
 		fclose(f);
 }
 
+/* rmond's threads by name and their CPU so far (schedstat: ns on a CPU),
+ * to show where a figure goes. */
+enum { MAXT = 16 };
+struct tcpu {
+	unsigned n;
+	char name[MAXT][20];
+	unsigned long long ns[MAXT];
+};
+
+static void thread_cpu(pid_t pid, struct tcpu *t)
+{
+	char path[96], buf[128];
+	t->n = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL && t->n < MAXT) {
+		int tid = atoi(e->d_name);
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, tid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(t->name[t->n], sizeof t->name[t->n], f))
+			t->name[t->n][0] = '\0';
+		fclose(f);
+		t->name[t->n][strcspn(t->name[t->n], "\n")] = '\0';
+		snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, tid);
+		f = fopen(path, "r");
+		t->ns[t->n] = f && fgets(buf, sizeof buf, f) ? strtoull(buf, NULL, 10) : 0;
+		if (f)
+			fclose(f);
+		t->n++;
+	}
+	if (d)
+		closedir(d);
+}
+
+static void print_thread_cpu(const struct tcpu *a, const struct tcpu *b, double secs)
+{
+	printf("  by thread:");
+	for (unsigned i = 0; i < b->n; i++)
+		for (unsigned j = 0; j < a->n; j++)
+			if (strcmp(a->name[j], b->name[i]) == 0)
+				printf(" %s %.3f", b->name[i],
+				       (double)(b->ns[i] - a->ns[j]) / 1e9 / secs * 100.0);
+	printf("\n");
+}
+
 /* The population of issue 3's benchmark: idle processes (fork + pause)
  * and two processes of many threads (tests/helpers/spinner with no
- * spinning thread: every thread sleeps and wakes once a second).  All die
- * with the bench (PDEATHSIG). */
+ * spinning thread: every thread sleeps and wakes once a second, or with
+ * mode "block" sleeps for good).  All die with the bench (PDEATHSIG). */
 static pid_t spawn_idle(void)
 {
 	pid_t pid = fork();
@@ -222,7 +275,7 @@ static pid_t spawn_idle(void)
 	return pid;
 }
 
-static pid_t spawn_threads(const char *threads)
+static pid_t spawn_threads(const char *threads, const char *mode)
 {
 	char helper[512];
 	snprintf(helper, sizeof helper, "%s/tests/helpers/spinner", build_dir());
@@ -232,7 +285,7 @@ static pid_t spawn_threads(const char *threads)
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
-		execl(helper, "spinner", threads, "0", "600", (char *)NULL);
+		execl(helper, "spinner", threads, "0", "600", mode, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -248,7 +301,8 @@ static pid_t spawn_threads(const char *threads)
 
 /* rmond's CPU while a client watches target (a process of nthreads
  * threads) at 10 Hz with per-thread rows, over secs seconds. */
-static void bench_watch(pid_t rmond, const char *sock, pid_t target, const char *threads, int secs)
+static void bench_watch(pid_t rmond, const char *sock, pid_t target, const char *threads, int secs,
+			const char *note)
 {
 	char ctl[512], pidarg[32];
 	snprintf(ctl, sizeof ctl, "%s/rmonctl", build_dir());
@@ -264,14 +318,18 @@ static void bench_watch(pid_t rmond, const char *sock, pid_t target, const char 
 		_exit(127);
 	}
 	sleep(2);   /* the watch is in place, the thread fds are open */
+	struct tcpu ta, tb;
+	thread_cpu(rmond, &ta);
 	unsigned long long c0 = proc_cpu_ticks(rmond);
 	uint64_t t0 = mono_ns();
 	sleep((unsigned)secs);
 	unsigned long long c1 = proc_cpu_ticks(rmond);
+	thread_cpu(rmond, &tb);
 	double s = (double)(mono_ns() - t0) / 1e9;
-	printf("rmond watching a %s-thread process at 10 Hz (threads shown), %.0f s: %.3f %% of one core%s\n",
-	       threads, s, (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK) / s * 100.0,
+	printf("rmond watching a %s-thread process at 10 Hz (threads shown%s), %.0f s: %.3f %% of one core%s\n",
+	       threads, note, s, (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK) / s * 100.0,
 	       strcmp(threads, "200") == 0 ? "   [target <= 0.5 %]" : "");
+	print_thread_cpu(&ta, &tb, s);
 	kill(watcher, SIGTERM);
 	waitpid(watcher, NULL, 0);
 }
@@ -320,13 +378,22 @@ int main(void)
 	pid_t pop[IDLE + 2];
 	for (int i = 0; i < IDLE; i++)
 		pop[i] = spawn_idle();
-	pop[IDLE] = spawn_threads("200");
-	pop[IDLE + 1] = spawn_threads("2000");
+	pop[IDLE] = spawn_threads("200", "wake");
+	pop[IDLE + 1] = spawn_threads("2000", "wake");
 	printf("population: %d idle processes, one of 200 threads, one of 2000 (sleeping, each "
 	       "thread waking once a second)\n", IDLE);
 	sleep(3);   /* the scans have seen them */
-	bench_watch(pid, sock, pop[IDLE], "200", seconds);
-	bench_watch(pid, sock, pop[IDLE + 1], "2000", seconds);
+	bench_watch(pid, sock, pop[IDLE], "200", seconds, "");
+	bench_watch(pid, sock, pop[IDLE + 1], "2000", seconds, "");
+	/* the same with threads that never wake: what the waking costs */
+	for (int i = IDLE; i < IDLE + 2; i++) {
+		kill(pop[i], SIGKILL);
+		waitpid(pop[i], NULL, 0);
+	}
+	pop[IDLE] = spawn_threads("200", "block");
+	pop[IDLE + 1] = spawn_threads("2000", "block");
+	sleep(3);
+	bench_watch(pid, sock, pop[IDLE], "200", seconds, "; every thread asleep for good");
 	for (int i = 0; i < IDLE + 2; i++)
 		if (pop[i] > 0)
 			kill(pop[i], SIGKILL);
