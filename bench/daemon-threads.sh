@@ -6,8 +6,10 @@
 #
 #   bench/daemon-threads.sh [N [SECONDS [watch|nowatch]]]
 #
-# RMOND_ARGS adds rmond options (e.g. "-c my.yaml").  Needs `make` and
-# build/tests/helpers/spinner (`make tests`).
+# RMOND_ARGS adds rmond options (e.g. "--config my.yaml").  POPULATION=1
+# first starts issue 3's benchmark population around it: 200 idle
+# processes and a process of 2000 threads (200 when N is 2000).  Needs
+# `make` and build/tests/helpers/spinner (`make tests`).
 set -eu
 n=${1:-200} secs=${2:-40} mode=${3:-watch}
 B=${BUILD:-build}
@@ -26,23 +28,27 @@ pids+=("$rm_pid")
 for _ in $(seq 50); do [ -S "$dir/s" ] && break; sleep 0.1; done
 "$B"/tests/helpers/spinner "$n" 0 600 > /dev/null &
 pids+=($!)
+if [ "${POPULATION:-0}" = 1 ]; then
+	for _ in $(seq 200); do sleep 600 & pids+=($!); done
+	other=2000; [ "$n" = 2000 ] && other=200
+	"$B"/tests/helpers/spinner "$other" 0 600 > /dev/null &
+	pids+=($!)
+fi
 sleep 1
 if [ "$mode" = watch ]; then
 	"$B"/rmonctl --socket "$dir/s" watch --pid "${pids[1]}" --threads --interval 100ms --json > /dev/null &
 	pids+=($!)
 fi
 sleep 2
-snap() {
+snap() {   # each thread's name and ns on a CPU (schedstat's first field)
 	for t in /proc/"$rm_pid"/task/*; do
-		# utime + stime: fields 14 and 15 after the ")" that ends comm
-		echo "$(cat "$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+		echo "$(cat "$t/comm") $(cut -d' ' -f1 "$t/schedstat")"
 	done
 }
 a=$(snap)
 sleep "$secs"
 b=$(snap)
-tck=$(getconf CLK_TCK)
 echo "rmond by thread over $secs s, $mode a $n-thread process (% of one core):"
-paste <(echo "$a") <(echo "$b") | awk -v s="$secs" -v hz="$tck" \
-	'{ d = ($4 - $2) / hz / s * 100; t += d; printf "  %-14s %6.3f %%\n", $1, d } END { printf "  %-14s %6.3f %%\n", "total", t }'
+paste <(echo "$a") <(echo "$b") | awk -v s="$secs" \
+	'{ d = ($4 - $2) / 1e9 / s * 100; t += d; printf "  %-14s %6.3f %%\n", $1, d } END { printf "  %-14s %6.3f %%\n", "total", t }'
 "$B"/rmonctl --socket "$dir/s" status | grep -E '^(Sampler|Procs)' || true
