@@ -604,6 +604,59 @@ static void test_scan_keeps_listing(void **state)
 	teardown(NULL);
 }
 
+/* loadavg's last two numbers, and what is not trusted: malformed, too
+ * long, or a stand-in of zeros (a sandbox's that never moves). */
+static void test_loadavg_sig(void **state)
+{
+	(void)state;
+	char sig[32];
+	uint64_t tasks = 0;
+	const char *ok = "0.41 0.45 0.51 2/2731 8349\n";
+	assert_int_equal(proctab__loadavg_sig(ok, strlen(ok), sig, sizeof sig, &tasks), 0);
+	assert_string_equal(sig, "2731 8349");
+	assert_int_equal(tasks, 2731);
+	const char *no_nl = "0.00 0.00 0.00 1/90 77";
+	assert_int_equal(proctab__loadavg_sig(no_nl, strlen(no_nl), sig, sizeof sig, &tasks), 0);
+	assert_string_equal(sig, "90 77");
+	const char *bad[] = {
+		"0.00 0.00 0.00 0/0 0\n",        /* a stand-in */
+		"0.00 0.00 0.00 1/0 5\n",
+		"0.00 0.00 0.00 1/12 0\n",
+		"0.00 0.00 0.00 1 2 3\n",        /* no slash */
+		"0.00 0.00 0.00 1/x 3\n",
+		"0.00 0.00 0.00 1/12\n",         /* no last pid */
+		"0.00 0.00 0.00 1/12 34 56\n",   /* more than the kernel writes */
+		"",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(proctab__loadavg_sig(bad[i], strlen(bad[i]), sig, sizeof sig, &tasks), -1);
+	const char *lng = "0 0 0 1/123456789012345 123456789012345\n";
+	assert_int_equal(proctab__loadavg_sig(lng, strlen(lng), sig, 16, &tasks), -1);
+}
+
+/* A loadavg whose task count is below the processes listed is not this
+ * kernel's: it is dropped, and every scan lists. */
+static void test_loadavg_not_ours(void **state)
+{
+	(void)state;
+	struct proctab *pt = open_live();
+	assert_true(pt->loadfd >= 0);
+	char path[] = "/tmp/rmon-loadavg-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	const char *fake = "0.00 0.00 0.00 1/1 5\n";
+	assert_int_equal(write(fd, fake, strlen(fake)), (ssize_t)strlen(fake));
+	close(pt->loadfd);
+	pt->loadfd = fd;
+	uint64_t t0 = mono_now();
+	for (int i = 0; i < 3; i++)
+		assert_true(proctab_scan(pt, t0 + (uint64_t)i * MS(10)) > 1);
+	assert_int_equal(pt->loadfd, -1);
+	assert_int_equal(proctab_lists(pt), 3);
+	teardown(NULL);
+}
+
 /* A fixture tree is not this machine's /proc: no gate, and every scan
  * lists it (its loadavg says nothing of its pids). */
 static void test_fixture_no_gate(void **state)
@@ -632,6 +685,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_scan_leaves_tracked, teardown),
 		cmocka_unit_test_teardown(test_big_quiet_after_all, teardown),
 		cmocka_unit_test_teardown(test_scan_keeps_listing, teardown),
+		cmocka_unit_test(test_loadavg_sig),
+		cmocka_unit_test_teardown(test_loadavg_not_ours, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

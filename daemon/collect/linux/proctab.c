@@ -19,10 +19,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "linux.h"
@@ -341,6 +343,20 @@ static int pt_own_proc(int procfd)
 	return *end == '\0' && pid == (long)getpid();
 }
 
+/* /proc/loadavg as the kernel writes it, or -1.  Not a file mounted over
+ * it (lxcfs's FUSE file refreshes every few seconds, from a cgroup's
+ * view): pt_listing would trust a listing that missed a fork. */
+static int pt_open_loadavg(int procfd)
+{
+	int fd = readfile_open(procfd, "loadavg");
+	struct statfs sf;
+	if (fd >= 0 && (fstatfs(fd, &sf) != 0 || sf.f_type != PROC_SUPER_MAGIC)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Raise the soft fd limit to the hard one; what the table may keep. */
 static unsigned pt_fd_budget(void)
 {
@@ -382,7 +398,7 @@ int proctab_open(const struct collect_env *env, struct proctab **out)
 	pt->btime = pt_btime(env->procfd, &pt->big);
 	pt->budget = pt_fd_budget();
 	pt->cpuclock = pt_own_proc(env->procfd);
-	pt->loadfd = pt->cpuclock ? readfile_open(env->procfd, "loadavg") : -1;
+	pt->loadfd = pt->cpuclock ? pt_open_loadavg(env->procfd) : -1;
 	*out = pt;
 	return 0;
 }
@@ -439,22 +455,28 @@ static int pt_scan_one(struct proctab *pt, struct pt_proc *p, uint64_t mono)
  * every task, threads included, to find the same processes.  Costs a
  * fifth of the listing with 270 processes, and reads no per-CPU data.
  * 0, or -1 when loadavg is missing or unreadable. */
-static int pt_tasks_sig(struct proctab *pt, char *sig, size_t cap)
+int proctab__loadavg_sig(const char *b, size_t n, char *sig, size_t cap, uint64_t *tasks)
 {
-	char b[128];
-	ssize_t n = pt->loadfd >= 0 ? readfile_pread_single(pt->loadfd, b, sizeof b - 1) : -1;
-	if (n <= 0)
-		return -1;
-	b[n] = '\0';
-	const char *q = strchr(b, '/');
+	const char *end = b + n, *q = memchr(b, '/', n);
 	if (!q)
 		return -1;
-	size_t len = strcspn(++q, "\n");
-	if (len == 0 || len >= cap)
+	q++;
+	uint64_t last;
+	const char *r = scan_u64(q, end, tasks);
+	r = r && r < end && *r == ' ' ? scan_u64(r + 1, end, &last) : NULL;
+	/* a stand-in that never moves (0/0 0) would hide every fork */
+	if (!r || (r < end && *r != '\n') || *tasks == 0 || last == 0 || (size_t)(r - q) >= cap)
 		return -1;
-	memcpy(sig, q, len);
-	sig[len] = '\0';
+	memcpy(sig, q, (size_t)(r - q));
+	sig[r - q] = '\0';
 	return 0;
+}
+
+static int pt_tasks_sig(struct proctab *pt, char *sig, size_t cap, uint64_t *tasks)
+{
+	char b[128];
+	ssize_t n = pt->loadfd >= 0 ? readfile_pread_single(pt->loadfd, b, sizeof b) : -1;
+	return n > 0 ? proctab__loadavg_sig(b, (size_t)n, sig, cap, tasks) : -1;
 }
 
 /* The pids to scan: the last listing when nothing was born or released
@@ -462,7 +484,8 @@ static int pt_tasks_sig(struct proctab *pt, char *sig, size_t cap)
 static int pt_listing(struct proctab *pt, uint64_t mono)
 {
 	char sig[sizeof pt->tasks_sig];
-	int have = pt_tasks_sig(pt, sig, sizeof sig) == 0;
+	uint64_t tasks;
+	int have = pt_tasks_sig(pt, sig, sizeof sig, &tasks) == 0;
 	if (have && pt->tasks_sig[0] && strcmp(sig, pt->tasks_sig) == 0 &&
 	    mono >= pt->list_mono && mono - pt->list_mono < PT_LIST_MAX_NS)
 		return (int)pt->npids;
@@ -470,8 +493,13 @@ static int pt_listing(struct proctab *pt, uint64_t mono)
 	pt->tasks_sig[0] = '\0';
 	if (got < 0)
 		return got;
-	if (have)   /* read before listing: a birth after it moves it again */
+	if (have && tasks < (uint64_t)got) {
+		/* fewer tasks than processes listed: not this kernel's count */
+		close(pt->loadfd);
+		pt->loadfd = -1;
+	} else if (have) {   /* read before listing: a birth after it moves it again */
 		memcpy(pt->tasks_sig, sig, sizeof sig);
+	}
 	pt->list_mono = mono;
 	pt->lists++;
 	return got;

@@ -231,6 +231,9 @@ void proctab__close_fd(struct proctab *pt, int *fd);
 int proctab__keep_dir(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proctab__list(struct proctab *pt, int fd, int32_t **ids, unsigned *cap);
 int proctab__tracked(const struct pt_proc *p, uint64_t mono);
+/* "nr_threads last_pid" of /proc/loadavg's b[0..n) into sig, and the
+ * task count: 0, or -1 when malformed, too long, or zero (a stand-in). */
+int proctab__loadavg_sig(const char *b, size_t n, char *sig, size_t cap, uint64_t *tasks);
 /* Is pid in the last scan's listing (sorted; or is there none to tell)? */
 int proctab__listed(const struct proctab *pt, int32_t pid);
 /* A bounded prefix of a file (cmdline): at most cap-1 bytes, NUL-terminated. */
