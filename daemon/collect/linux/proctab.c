@@ -452,9 +452,9 @@ static int pt_scan_one(struct proctab *pt, struct pt_proc *p, uint64_t mono)
  * neither has moved no task was born (every pid, in this namespace or a
  * nested one, moves the cursor) and none was released (the count would
  * fall), so /proc lists what it listed: listing it again would step over
- * every task, threads included, to find the same processes.  Costs a
- * fifth of the listing with 270 processes, and reads no per-CPU data.
- * 0, or -1 when loadavg is missing or unreadable. */
+ * every task, threads included, to find the same processes.  loadavg is
+ * one short line.  0, or -1 when b is malformed, too long for cap, or
+ * zeros. */
 int proctab__loadavg_sig(const char *b, size_t n, char *sig, size_t cap, uint64_t *tasks)
 {
 	const char *end = b + n, *q = memchr(b, '/', n);
