@@ -634,6 +634,32 @@ static void test_loadavg_sig(void **state)
 	assert_int_equal(proctab__loadavg_sig(lng, strlen(lng), sig, 16, &tasks), -1);
 }
 
+/* Only procfs's own loadavg is trusted: a file of the same name
+ * elsewhere (as lxcfs mounts one over it) is refused. */
+static void test_loadavg_procfs_only(void **state)
+{
+	(void)state;
+	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(procfd >= 0);
+	int fd = proctab__open_loadavg(procfd);
+	assert_true(fd >= 0);
+	close(fd);
+	close(procfd);
+	char dir[] = "/tmp/rmon-notproc-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/loadavg", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0.00 0.00 0.00 1/300 4242\n", f);
+	fclose(f);
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(proctab__open_loadavg(dfd), -1);
+	close(dfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A loadavg whose task count is below the processes listed is not this
  * kernel's: it is dropped, and every scan lists. */
 static void test_loadavg_not_ours(void **state)
@@ -686,6 +712,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_big_quiet_after_all, teardown),
 		cmocka_unit_test_teardown(test_scan_keeps_listing, teardown),
 		cmocka_unit_test(test_loadavg_sig),
+		cmocka_unit_test(test_loadavg_procfs_only),
 		cmocka_unit_test_teardown(test_loadavg_not_ours, teardown),
 		cmocka_unit_test(test_fixture_no_gate),
 	};

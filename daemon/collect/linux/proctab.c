@@ -343,10 +343,7 @@ static int pt_own_proc(int procfd)
 	return *end == '\0' && pid == (long)getpid();
 }
 
-/* /proc/loadavg as the kernel writes it, or -1.  Not a file mounted over
- * it (lxcfs's FUSE file refreshes every few seconds, from a cgroup's
- * view): pt_listing would trust a listing that missed a fork. */
-static int pt_open_loadavg(int procfd)
+int proctab__open_loadavg(int procfd)
 {
 	int fd = readfile_open(procfd, "loadavg");
 	struct statfs sf;
@@ -398,7 +395,7 @@ int proctab_open(const struct collect_env *env, struct proctab **out)
 	pt->btime = pt_btime(env->procfd, &pt->big);
 	pt->budget = pt_fd_budget();
 	pt->cpuclock = pt_own_proc(env->procfd);
-	pt->loadfd = pt->cpuclock ? pt_open_loadavg(env->procfd) : -1;
+	pt->loadfd = pt->cpuclock ? proctab__open_loadavg(env->procfd) : -1;
 	*out = pt;
 	return 0;
 }

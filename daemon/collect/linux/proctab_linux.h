@@ -211,7 +211,7 @@ struct proctab {
 	int loadfd;                  /* /proc/loadavg (own /proc only), or -1 */
 	char tasks_sig[32];          /* its "nr_threads last_pid" before the last listing */
 	uint64_t list_mono;          /* when that listing was made */
-	unsigned lists;              /* listings made (tests, status) */
+	unsigned lists;              /* listings made (proctab_lists: tests) */
 	struct readfile_buf big;     /* files that do not fit buf */
 	_Alignas(8) char dents[16384];
 	char buf[4096];              /* one file at a time */
@@ -231,6 +231,10 @@ void proctab__close_fd(struct proctab *pt, int *fd);
 int proctab__keep_dir(struct proctab *pt, struct pt_proc *p, uint64_t mono);
 int proctab__list(struct proctab *pt, int fd, int32_t **ids, unsigned *cap);
 int proctab__tracked(const struct pt_proc *p, uint64_t mono);
+/* procfd's loadavg, when procfs wrote it, or -1.  Not a file mounted over
+ * it (lxcfs's FUSE file refreshes every few seconds, from a cgroup's
+ * view): pt_listing would trust a listing that missed a fork. */
+int proctab__open_loadavg(int procfd);
 /* "nr_threads last_pid" of /proc/loadavg's b[0..n) into sig, and the
  * task count: 0, or -1 when malformed, too long, or zero (a stand-in). */
 int proctab__loadavg_sig(const char *b, size_t n, char *sig, size_t cap, uint64_t *tasks);
